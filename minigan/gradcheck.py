@@ -1,0 +1,102 @@
+"""Check a backward rule against finite differences.
+
+For a function y = f(x_1, ..., x_n) we draw a random upstream gradient gy (same shape as y) and
+compare, for every element of every input and parameter,
+
+    analytic:  dL/dx[i] from backward(gy),                 with L = sum(y * gy)
+    numeric:   (L(x + eps e_i) - L(x - eps e_i)) / (2 eps)  (central differences, error O(eps^2))
+
+A random gy rather than ones: with gy = 1 a backward that ignores gy, or swaps two axes of it,
+would still pass. Everything runs in float64: in float32 the rounding error of L, about 1e-7 * |L|,
+divided by 2 eps swamps the difference (eps = 1e-3 gives errors ~1e-4; eps = 1e-6 gives noise).
+
+Use it for every new Function or layer:
+
+    check_gradients(lambda x, w: my_op(x, w), [x, w])   # float64 tensors, requires_grad=True
+    check_gradients(layer, [x], params=layer.parameters())
+
+On a mismatch it raises GradientCheckError naming the input, the element, and both values.
+"""
+from .backend import get_array_module
+from .random import Random
+from .tensor import Tensor, no_grad
+
+
+class GradientCheckError(AssertionError):
+    pass
+
+
+def _relative_error(analytic, numeric, atol):
+    """|a - n| / max(|a| + |n|, atol): relative where values are large, absolute near zero."""
+    xp = get_array_module(analytic)
+    return xp.abs(analytic - numeric) / xp.maximum(xp.abs(analytic) + xp.abs(numeric), atol)
+
+
+def check_gradients(fn, inputs, params=(), *, eps=1e-6, rtol=1e-5, atol=1e-8, seed=0):
+    """Compare fn's analytic gradients with central differences; return the worst relative error.
+
+    fn(*inputs) must return a Tensor and be deterministic (seed any randomness inside fn).
+    inputs and params are float64 Tensors; those with requires_grad=True are checked
+    (params: e.g. a layer's parameters, which fn uses without taking them as arguments).
+    """
+    checked = [t for t in list(inputs) + list(params) if t.requires_grad]
+    if not checked:
+        raise ValueError("check_gradients: no input or parameter requires a gradient")
+    for t in list(inputs) + list(params):
+        if t.dtype.kind == "f" and t.dtype.itemsize < 8:
+            raise TypeError(f"check_gradients: use float64 tensors (got {t.dtype}, shape "
+                            f"{t.shape}); float32 rounding makes finite differences meaningless")
+
+    y = fn(*inputs)
+    gy = Random(seed, y.device).normal(y.shape, dtype=y.dtype)
+
+    def outer_loss():
+        with no_grad():
+            return float((fn(*inputs).data * gy).sum())
+
+    for t in checked:
+        t.grad = None
+    y.backward(gy)
+    analytic = [t.grad for t in checked]
+
+    worst = 0.0
+    for index, (t, a) in enumerate(zip(checked, analytic)):
+        name = f"{'input' if index < len(inputs) else 'parameter'} {index} (shape {t.shape})"
+        if a is None:
+            raise GradientCheckError(f"{name}: backward() gave no gradient")
+        xp = get_array_module(t.data)
+        if not t.data.flags.c_contiguous:
+            t.data = xp.ascontiguousarray(t.data)
+        numeric = xp.zeros_like(t.data)
+        flat = t.data.reshape(-1)      # a view: writing to it perturbs t in place
+        g_num = numeric.reshape(-1)
+        for i in range(flat.size):
+            old = float(flat[i])
+            flat[i] = old + eps
+            plus = outer_loss()
+            flat[i] = old - eps
+            minus = outer_loss()
+            flat[i] = old
+            g_num[i] = (plus - minus) / (2 * eps)
+        err = _relative_error(a, numeric, atol)
+        i = int(err.argmax()) if err.size else 0
+        if err.size and float(err.reshape(-1)[i]) > rtol:
+            where = _unravel(i, t.shape)
+            raise GradientCheckError(
+                f"{name}, element {where}: analytic {float(a.reshape(-1)[i]):.8g} vs numeric "
+                f"{float(g_num[i]):.8g} (relative error {float(err.reshape(-1)[i]):.2g} > {rtol})")
+        worst = max(worst, float(err.max()) if err.size else 0.0)
+    return worst
+
+
+def _unravel(flat_index, shape):
+    where = []
+    for n in reversed(shape):
+        flat_index, k = divmod(flat_index, n)
+        where.append(k)
+    return tuple(reversed(where))
+
+
+def as_float64_leaves(*arrays, requires_grad=True):
+    """Helper for tests: float64 leaf Tensors from arrays."""
+    return [Tensor(a.astype("float64"), requires_grad=requires_grad) for a in arrays]

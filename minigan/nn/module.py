@@ -1,0 +1,183 @@
+"""Module: the base class of layers and networks.
+
+A Module finds its parameters by looking at its own attributes: a :class:`Parameter`, another
+Module, or a list/tuple of Modules. No registration calls, no metaclass: ``self.weight =
+Parameter(...)`` in ``__init__`` is all a layer does. Attribute order (insertion order) fixes the
+order of ``parameters()`` and the names in ``state_dict()`` ("layers.0.weight", ...).
+
+Buffers are arrays that belong to the state but are not trained (BatchNorm's running
+statistics): a layer lists their attribute names in ``self.buffers``.
+"""
+import contextlib
+
+from .. import backend
+from ..io import load_arrays, save_arrays
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimiser updates (requires_grad=True)."""
+
+    def __init__(self, data, name=None):
+        super().__init__(data, requires_grad=True, name=name)
+
+
+class Module:
+    training = True
+    buffers = ()       # names of array attributes saved with the state but not trained
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    # --- walking the tree --------------------------------------------------------------------
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def modules(self):
+        """This module and all below it, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix=""):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self):
+        return sum(p.size for p in self.parameters())
+
+    def named_buffers(self, prefix=""):
+        for name in self.buffers:
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    # --- modes and gradients -------------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (dropout active, BatchNorm on batch statistics); returns self."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        """Forget accumulated gradients (set .grad to None) of every parameter."""
+        for p in self.parameters():
+            p.grad = None
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Within the block, this module's parameters do not require gradients.
+
+        Gradients still flow *through* the module to its inputs (that is how G learns from D),
+        but backward() computes no gradient for these parameters, and no optimiser step can
+        change them. This is Keras' ``trainable = False``, for one block only.
+        """
+        params = self.parameters()
+        before = [p.requires_grad for p in params]
+        for p in params:
+            p.requires_grad = False
+        try:
+            yield self
+        finally:
+            for p, flag in zip(params, before):
+                p.requires_grad = flag
+
+    # --- devices and dtypes --------------------------------------------------------------------
+    @property
+    def device(self):
+        params = self.parameters()
+        return params[0].device if params else "cpu"
+
+    def to(self, device):
+        """Move every parameter and buffer to `device` ("cpu" or "gpu") in place; returns self.
+
+        Create optimisers after moving: they keep state on the parameters' device."""
+        device = backend.check_device(device)
+        return self._map_arrays(lambda a: backend.to_device(a, device))
+
+    def astype(self, dtype):
+        """Cast parameters and buffers (e.g. to float64 for gradient checks); returns self."""
+        return self._map_arrays(lambda a: a.astype(dtype))
+
+    def _map_arrays(self, fn):
+        for m in self.modules():
+            for value in vars(m).values():
+                if isinstance(value, Parameter):
+                    value.data = fn(value.data)
+                    value.grad = None
+            for name in m.buffers:
+                setattr(m, name, fn(getattr(m, name)))
+        return self
+
+    # --- state ---------------------------------------------------------------------------------
+    def state_dict(self):
+        """{name: host NumPy copy} of every parameter and buffer."""
+        state = {name: backend.to_numpy(p.data).copy() for name, p in self.named_parameters()}
+        state.update({name: backend.to_numpy(b).copy() for name, b in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters and buffers, checking names and shapes."""
+        own = dict(self.named_parameters())
+        own_buffers = dict(self.named_buffers())
+        expected = set(own) | set(own_buffers)
+        missing, unexpected = expected - set(state), set(state) - expected
+        if missing or unexpected:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing {sorted(missing)}, "
+                           f"unexpected {sorted(unexpected)}")
+        for name, value in state.items():
+            current = own[name].data if name in own else own_buffers[name]
+            if tuple(value.shape) != tuple(current.shape):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape "
+                                 f"{tuple(value.shape)}, the module expects {current.shape}")
+        device = self.device
+        for name, p in own.items():
+            p.data = backend.to_device(state[name].astype(p.dtype), device)
+        for name in own_buffers:
+            module, attr = self._owner(name)
+            setattr(module, attr, backend.to_device(state[name], device))
+        return self
+
+    def _owner(self, dotted):
+        """The module holding the attribute named "a.0.b" and the attribute's own name."""
+        *path, attr = dotted.split(".")
+        module = self
+        for part in path:
+            module = module[int(part)] if isinstance(module, (list, tuple)) else getattr(module, part)
+        return module, attr
+
+    def save(self, path):
+        """Write state_dict() to an .npz file (atomically: the old file survives a crash)."""
+        save_arrays(path, self.state_dict())
+
+    def load(self, path):
+        """Load parameters saved with save(); returns self."""
+        return self.load_state_dict(load_arrays(path))
+
+    def __repr__(self):
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+    def extra_repr(self):
+        return ""

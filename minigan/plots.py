@@ -1,0 +1,76 @@
+"""Figures of a run: samples over training, and the loss and D-output curves.
+
+Host-only code: arrays are brought to the CPU with backend.to_numpy; files are written
+atomically (a crash never leaves half a PNG).
+"""
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")                      # no screen needed: we only write files
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .backend import to_numpy  # noqa: E402
+from .io import atomic_write  # noqa: E402
+
+
+def _save(fig, path):
+    atomic_write(path, lambda f: fig.savefig(f, format=os.path.splitext(path)[1][1:] or "png",
+                                             dpi=110, bbox_inches="tight"))
+    plt.close(fig)
+
+
+def plot_snapshots(real, snapshots, path, title=None):
+    """One panel per (label, samples) pair: generated samples (orange) over real ones (blue)."""
+    real = to_numpy(getattr(real, "data", real))
+    n = len(snapshots)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False, sharex=True, sharey=True)
+    for ax, (label, samples) in zip(axes[0], snapshots):
+        fake = to_numpy(getattr(samples, "data", samples))
+        ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.3, color="tab:blue", label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.5, color="tab:orange", label="generated")
+        ax.set_title(label, fontsize=10)
+    lo = real.min(axis=0) - 0.5
+    hi = real.max(axis=0) + 0.5
+    axes[0][0].set_xlim(lo[0], hi[0])
+    axes[0][0].set_ylim(lo[1], hi[1])
+    axes[0][0].legend(loc="lower left", fontsize=8, markerscale=3)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def _smooth(values, window):
+    """Moving average (the per-step curves are noisy)."""
+    if window <= 1 or len(values) < window:
+        return values
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_history(history, path, title=None):
+    """Losses (left) and mean D outputs (right) against the step, with equilibrium lines."""
+    steps = history["step"]
+    window = max(1, len(steps) // 100)
+    d_loss = [a + b for a, b in zip(history["d_real"], history["d_fake"])]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax1.plot(steps, _smooth(d_loss, window), label="D loss (real + fake)")
+    ax1.plot(steps, _smooth(history["g"], window), label="G loss")
+    ax1.axhline(math.log(4), color="gray", ls="--", lw=0.8, label="D at equilibrium: ln 4")
+    ax1.set_xlabel("step")
+    ax1.legend(fontsize=8)
+    ax2.plot(steps, _smooth(history["d_x"], window), label="D(x), real")
+    ax2.plot(steps, _smooth(history["d_g_z"], window), label="D(G(z)), generated")
+    ax2.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium: 1/2")
+    ax2.set_ylim(0, 1)
+    ax2.set_xlabel("step")
+    ax2.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
