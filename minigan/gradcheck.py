@@ -79,6 +79,9 @@ def check_gradients(fn, inputs, params=(), *, eps=1e-6, rtol=1e-5, atol=1e-8, se
             flat[i] = old
             g_num[i] = (plus - minus) / (2 * eps)
         err = _relative_error(a, numeric, atol)
+        # NaN compares False with everything, so `nan > rtol` would pass a NaN gradient:
+        # count it as an infinite error instead.
+        err = xp.where(xp.isnan(err), xp.inf, err)
         i = int(err.argmax()) if err.size else 0
         if err.size and float(err.reshape(-1)[i]) > rtol:
             where = _unravel(i, t.shape)

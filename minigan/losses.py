@@ -22,7 +22,7 @@ Two ways to compute it:
 Both average over all elements (the minibatch mean of Algorithm 1).
 """
 from .backend import get_array_module
-from .functions import stable_sigmoid
+from .functions import stable_sigmoid, sum_to
 from .tensor import Function
 
 
@@ -38,7 +38,8 @@ class SigmoidBCEWithLogits(Function):
         # divided by N for the mean.  d/dy = -x / N (targets rarely need it, but it is exact).
         n = self.x.size
         gx = gy * ((stable_sigmoid(self.x) - self.y) / n) if self.needs_grad[0] else None
-        g_target = gy * (-self.x / n) if self.needs_grad[1] else None
+        # sum_to: a one-number target (a 0-d Tensor) was broadcast over all N logits.
+        g_target = sum_to(gy * (-self.x / n), self.y.shape) if self.needs_grad[1] else None
         return gx, g_target
 
 
@@ -63,7 +64,7 @@ class BinaryCrossEntropy(Function):
         g_target = None
         if self.needs_grad[1]:
             xp = get_array_module(self.q)
-            g_target = gy * (xp.log(1 - self.q) - xp.log(self.q)) / n
+            g_target = sum_to(gy * (xp.log(1 - self.q) - xp.log(self.q)) / n, self.y.shape)
         return gp, g_target
 
 

@@ -11,10 +11,12 @@ Mixtures (ring, grid), as PacGAN (Lin et al. 2018) measures them:
 import math
 
 from .backend import get_array_module
+from .tensor import Tensor
 
 
 def _as_array(samples):
-    return getattr(samples, "data", samples)
+    """The array inside a Tensor, or the array itself."""
+    return samples.data if isinstance(samples, Tensor) else samples
 
 
 def distance_to_sine(samples, resolution=4096, chunk=2048):

@@ -76,26 +76,31 @@ class Adam(Optimizer):
         if not (0.0 <= self.b1 < 1.0 and 0.0 <= self.b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
         self.eps = eps
-        self.t = 0
+        self.t = 0               # calls to step(), for information
 
     def step(self):
-        self.t += 1              # one time step for all parameters
+        self.t += 1
         super().step()
 
     def update_one(self, p):
         xp = get_array_module(p.data)
         g = p.grad
         if id(p) not in self.state:
-            self.state[id(p)] = (xp.zeros_like(p.data), xp.zeros_like(p.data))
-        m, v = self.state[id(p)]
+            self.state[id(p)] = [xp.zeros_like(p.data), xp.zeros_like(p.data), 0]
+        state = self.state[id(p)]
+        # t counts this parameter's own updates: m and v started at 0 on its first gradient, so
+        # the bias corrections use that count, not the number of step() calls (a parameter
+        # that joins late, e.g. after being frozen, would otherwise take oversized first steps).
+        state[2] += 1
+        m, v, t = state
         m *= self.b1
         m += (1 - self.b1) * g
         v *= self.b2
         v += (1 - self.b2) * (g * g)
         # p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps), with in-place temporaries
         denom = xp.sqrt(v)
-        denom *= 1.0 / math.sqrt(1 - self.b2 ** self.t)
+        denom *= 1.0 / math.sqrt(1 - self.b2 ** t)
         denom += self.eps
         step = m / denom
-        step *= self.lr / (1 - self.b1 ** self.t)
+        step *= self.lr / (1 - self.b1 ** t)
         p.data -= step

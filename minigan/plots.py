@@ -13,6 +13,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .backend import to_numpy  # noqa: E402
 from .io import atomic_write  # noqa: E402
+from .tensor import Tensor  # noqa: E402
+
+
+def _host(values):
+    """A NumPy array from a Tensor or an array on any device."""
+    return to_numpy(values.data if isinstance(values, Tensor) else values)
 
 
 def _save(fig, path):
@@ -23,11 +29,11 @@ def _save(fig, path):
 
 def plot_snapshots(real, snapshots, path, title=None):
     """One panel per (label, samples) pair: generated samples (orange) over real ones (blue)."""
-    real = to_numpy(getattr(real, "data", real))
+    real = _host(real)
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False, sharex=True, sharey=True)
     for ax, (label, samples) in zip(axes[0], snapshots):
-        fake = to_numpy(getattr(samples, "data", samples))
+        fake = _host(samples)
         ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.3, color="tab:blue", label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.5, color="tab:orange", label="generated")
         ax.set_title(label, fontsize=10)

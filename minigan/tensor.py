@@ -165,6 +165,11 @@ class Tensor:
             gxs = f.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
+            if len(gxs) != len(f.inputs):
+                # zip() below would silently drop the missing gradients.
+                raise RuntimeError(
+                    f"Function {type(f).__name__} has a bug: its backward returned {len(gxs)} "
+                    f"gradient(s) for {len(f.inputs)} input(s)")
             for x, gx, needs in zip(f.inputs, gxs, f.needs_grad):
                 if not needs:
                     continue

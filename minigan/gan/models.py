@@ -42,11 +42,15 @@ class Generator(Module):
 
     def sample(self, n, rng=None):
         """n generated samples, in eval mode and without building a graph."""
+        return self.sample_with(self.sample_latent(n, rng))
+
+    def sample_with(self, z):
+        """G(z) for given latent points, in eval mode and without building a graph."""
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                return self(self.sample_latent(n, rng))
+                return self(z)
         finally:
             self.train(was_training)
 

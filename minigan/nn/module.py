@@ -151,9 +151,12 @@ class Module:
         device = self.device
         for name, p in own.items():
             p.data = backend.to_device(state[name].astype(p.dtype), device)
-        for name in own_buffers:
+        for name, current in own_buffers.items():
+            # Like parameters: the module's own dtype and device, and a copy (astype copies),
+            # so editing `state` afterwards cannot change the module.
             module, attr = self._owner(name)
-            setattr(module, attr, backend.to_device(state[name], device))
+            setattr(module, attr, backend.to_device(state[name].astype(current.dtype),
+                                                    backend.device_of(current)))
         return self
 
     def _owner(self, dotted):

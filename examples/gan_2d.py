@@ -1,0 +1,119 @@
+"""Train a GAN on 2-D toy data and watch it learn.
+
+    python examples/gan_2d.py                      # the sine curve, on the CPU, about 30 s
+    python examples/gan_2d.py --data ring          # 8 Gaussians on a circle
+    python examples/gan_2d.py --data grid --device gpu
+
+Writes to --out (default runs/gan_2d_<data>):
+    samples.png     generated points (orange) over real ones (blue) at a few moments of training
+    curves.png      the losses and D's mean outputs per step
+    generator.npz   the trained generator (also saved as a checkpoint every tenth of the run)
+    history.csv     every step's losses and D outputs
+    run.json        the settings, the networks' sizes and the final quality figures
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import minigan  # noqa: E402
+from minigan.data import DATASETS, make_2d  # noqa: E402
+from minigan.gan import GENERATOR_LOSSES, Discriminator, GANTrainer, Generator  # noqa: E402
+from minigan.io import atomic_write  # noqa: E402
+from minigan.metrics import distance_to_sine, mode_metrics, sine_coverage  # noqa: E402
+from minigan.optim import Adam  # noqa: E402
+from minigan.plots import plot_history, plot_snapshots  # noqa: E402
+
+
+def sizes(text):
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths, got {text!r}")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", choices=DATASETS, default="sine",
+                   help="sine: y = sin x on [0, 2 pi]; ring: 8 Gaussians (std 0.01) on the unit "
+                        "circle; grid: 25 Gaussians (std 0.05) at {-4..4}^2 (PacGAN's benchmarks)")
+    p.add_argument("--device", choices=("cpu", "gpu"),
+                   default=os.environ.get("MINIGAN_DEVICE", "cpu"))
+    p.add_argument("--n", type=int, default=1024, help="training set size N")
+    p.add_argument("--epochs", type=int, default=1000,
+                   help="steps = floor(N / batch size) * epochs")
+    p.add_argument("--batch-size", type=int, default=32, help="m in Algorithm 1")
+    p.add_argument("--k", type=int, default=1, help="discriminator updates per step")
+    p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating",
+                   help="generator loss: -log D(G(z)), or the paper's log(1 - D(G(z)))")
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (both networks)")
+    p.add_argument("--g-hidden", type=sizes, default=(64, 64), help="generator hidden widths")
+    p.add_argument("--d-hidden", type=sizes, default=(128, 128),
+                   help="discriminator hidden widths")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="output folder (default runs/gan_2d_<data>)")
+    return p.parse_args(argv)
+
+
+def quality(name, samples, data):
+    """The run's quality figures, and one line saying them."""
+    if name == "sine":
+        q = {"distance_to_curve": distance_to_sine(samples), "coverage": sine_coverage(samples)}
+        return q, (f"mean distance of generated points to the curve: "
+                   f"{q['distance_to_curve']:.4f} (they cover {100 * q['coverage']:.0f}% "
+                   f"of the period)")
+    q = mode_metrics(samples, data.centres, data.std)
+    return q, (f"modes covered: {q['modes']}/{len(data.centres)}, samples within 3 std of a "
+               f"mode: {100 * q['hq']:.1f}%, reverse KL: {q['reverse_kl']:.3f}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out or os.path.join("runs", f"gan_2d_{args.data}")
+    minigan.manual_seed(args.seed)                     # the networks' initial weights
+    data = make_2d(args.data, args.n, seed=args.seed, device=args.device)
+    G = Generator(latent_dim=2, data_dim=2, hidden=args.g_hidden).to(args.device)
+    D = Discriminator(data_dim=2, hidden=args.d_hidden).to(args.device)
+    trainer = GANTrainer(G, D, Adam(G.parameters(), lr=args.lr), Adam(D.parameters(), lr=args.lr),
+                         k=args.k, generator_loss=args.loss, seed=args.seed)
+    steps = (args.n // args.batch_size) * args.epochs
+    print(f"minigan: {args.data} data (N={args.n}) on {args.device}; {steps} steps of Algorithm 1 "
+          f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr})")
+    print(f"G: {G.num_parameters()} parameters, D: {D.num_parameters()} parameters; writing to {out}/")
+
+    # The same latent points at every snapshot, so the panels show the samples moving.
+    fixed_z = G.sample_latent(1000, minigan.Random(args.seed + 1, args.device))
+    snapshot_epochs = sorted({max(1, round(args.epochs * f)) for f in (0.02, 0.1, 0.3, 1.0)})
+    snapshots = [("before training", G.sample_with(fixed_z))]
+
+    def on_epoch(trainer, epoch):
+        if epoch in snapshot_epochs:
+            snapshots.append((f"epoch {epoch} (step {trainer.steps_done})", G.sample_with(fixed_z)))
+        G.save(os.path.join(out, "generator.npz"))     # a checkpoint; atomic, never half-written
+
+    t0 = time.perf_counter()
+    history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
+                            callback_every=max(1, args.epochs // 10))
+    seconds = time.perf_counter() - t0
+
+    title = f"{args.data}, {args.loss} loss, k={args.k}"
+    plot_snapshots(data.points, snapshots, os.path.join(out, "samples.png"), title)
+    plot_history(history, os.path.join(out, "curves.png"), title)
+    history.save_csv(os.path.join(out, "history.csv"))
+    figures, line = quality(args.data, G.sample(2500, minigan.Random(args.seed + 2, args.device)),
+                            data)
+    record = {"args": {k: v for k, v in vars(args).items()}, "steps": steps,
+              "seconds": round(seconds, 2), "quality": figures}
+    atomic_write(os.path.join(out, "run.json"),
+                 lambda f: f.write(json.dumps(record, indent=2).encode()))
+    print(f"done in {seconds:.1f} s ({1e3 * seconds / steps:.2f} ms/step). Quality on 2500 samples:")
+    print("  " + line)
+    return record
+
+
+if __name__ == "__main__":
+    main()
