@@ -106,7 +106,8 @@ def main(argv=None):
     history.save_csv(os.path.join(out, "history.csv"))
     figures, line = quality(args.data, G.sample(2500, minigan.Random(args.seed + 2, args.device)),
                             data)
-    record = {"args": {k: v for k, v in vars(args).items()}, "steps": steps,
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items()}
+    record = {"args": settings, "steps": steps,
               "seconds": round(seconds, 2), "quality": figures}
     atomic_write(os.path.join(out, "run.json"),
                  lambda f: f.write(json.dumps(record, indent=2).encode()))
@@ -116,4 +117,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ValueError, TypeError, minigan.DeviceError) as error:   # bad settings: say which
+        sys.exit(f"gan_2d.py: error: {error}")

@@ -277,16 +277,25 @@ class Tanh(Function):
 
 
 def stable_sigmoid(x):
-    """sigmoid(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2.
+    """sigmoid(x) = 1 / (1 + e^-x) without overflow and with full relative precision.
 
-    The identity holds exactly; the tanh form never overflows (e^-x does for x < -88 in
-    float32) and is one fast ufunc on both NumPy and CuPy.
+    e^-x overflows for x < -88 in float32, and the tempting (1 + tanh(x/2)) / 2 rounds every
+    probability below ~1e-8 to 0 (it keeps only absolute precision). Instead, with
+    e = e^-|x| in (0, 1]:  sigmoid(-|x|) = e / (1 + e), accurate even when tiny, and
+    sigmoid(x) = sigmoid(-|x|) for x < 0,  1 - sigmoid(-|x|) for x >= 0.
     """
+    # Two buffers, updated in place: fresh large temporaries cost more than the arithmetic.
     xp = get_array_module(x)
-    y = xp.tanh(x * 0.5)
-    y += 1
-    y *= 0.5
-    return y
+    e = xp.abs(x)
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)                    # e = e^-|x|
+    s = e + 1
+    xp.divide(e, s, out=s)              # s = e / (1 + e) = sigmoid(-|x|)
+    xp.multiply(s, -2, out=e)
+    e += 1
+    e *= x >= 0                         # e = 1 - 2s where x >= 0, else 0
+    s += e                              # s = 1 - sigmoid(-|x|) = sigmoid(x) where x >= 0
+    return s
 
 
 class Sigmoid(Function):

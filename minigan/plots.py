@@ -43,7 +43,7 @@ def plot_snapshots(real, snapshots, path, title=None):
     axes[0][0].set_ylim(lo[1], hi[1])
     axes[0][0].legend(loc="lower left", fontsize=8, markerscale=3)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.03)
     _save(fig, path)
 
 

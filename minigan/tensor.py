@@ -101,8 +101,10 @@ class Tensor:
         return Tensor(self.data)
 
     def numpy(self):
-        """A host NumPy copy (for printing, plotting and saving)."""
-        return backend.to_numpy(self.data)
+        """A host NumPy copy (for printing, plotting and saving): later in-place updates of the
+        tensor, such as an optimiser step, do not change it."""
+        host = backend.to_numpy(self.data)
+        return host.copy() if host is self.data else host
 
     def item(self):
         """The value of a one-element tensor as a Python float."""

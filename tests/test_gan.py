@@ -183,6 +183,7 @@ def test_data_of_wrong_shape_or_dtype_is_refused(device, xp):
         trainer.train(xp.zeros((10, 3), dtype="float32"), 1, 5)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # inf - inf, on purpose
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(device, tmp_path):
     G, D = small_pair(device)
     trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
