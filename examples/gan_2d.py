@@ -7,7 +7,8 @@
 Writes to --out (default runs/gan_2d_<data>):
     samples.png     generated points (orange) over real ones (blue) at a few moments of training
     curves.png      the losses and D's mean outputs per step
-    generator.npz   the trained generator (also saved as a checkpoint every tenth of the run)
+    generator.npz   the trained generator, and discriminator.npz the discriminator (both
+                    saved as checkpoints every tenth of the run, and at the end)
     history.csv     every step's losses and D outputs
     run.json        the settings, the networks' sizes and the final quality figures
 """
@@ -93,17 +94,15 @@ def main(argv=None):
     def on_epoch(trainer, epoch):
         if epoch in snapshot_epochs:
             snapshots.append((f"epoch {epoch} (step {trainer.steps_done})", G.sample_with(fixed_z)))
-        G.save(os.path.join(out, "generator.npz"))     # a checkpoint; atomic, never half-written
 
     t0 = time.perf_counter()
     history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
-                            callback_every=max(1, args.epochs // 10))
+                            checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10))
     seconds = time.perf_counter() - t0
 
     title = f"{args.data}, {args.loss} loss, k={args.k}"
     plot_snapshots(data.points, snapshots, os.path.join(out, "samples.png"), title)
     plot_history(history, os.path.join(out, "curves.png"), title)
-    history.save_csv(os.path.join(out, "history.csv"))
     figures, line = quality(args.data, G.sample(2500, minigan.Random(args.seed + 2, args.device)),
                             data)
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items()}

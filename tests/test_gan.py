@@ -1,6 +1,7 @@
 """The GAN: composed losses gradient-checked, Algorithm 1's bookkeeping, and what each update may
 and may not touch."""
 import math
+import os
 import re
 
 import numpy as np
@@ -187,25 +188,24 @@ def test_data_of_wrong_shape_or_dtype_is_refused(device, xp):
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(device, tmp_path):
     G, D = small_pair(device)
     trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
-    path = tmp_path / "generator.npz"
+    files = ["generator.npz", "discriminator.npz", "history.csv"]
+    saved = {}
 
-    def on_epoch(t, epoch):
-        G.save(path)
-        # Sabotage after the checkpoint: an infinite output bias makes D's logits, and so the
-        # losses of the very next step (step 5, the first of epoch 2), infinite.
+    def on_epoch(t, epoch):                 # runs right after the epoch's checkpoint
+        saved.update({name: (tmp_path / name).read_bytes() for name in files})
+        # Sabotage: an infinite output bias makes D's logits, and so the losses of the very
+        # next step (step 5, the first of epoch 2), infinite.
         D.parameters()[-1].data[0] = float("inf")
 
-    saved = None
     with pytest.raises(NonFiniteLossError, match=r"step 5: a loss is not finite"):
-        try:
-            trainer.train(make_2d("sine", 16, device=device).points, 3, 4, log_every=0,
-                          on_epoch=on_epoch)
-        finally:
-            saved = path.read_bytes()
+        trainer.train(make_2d("sine", 16, device=device).points, 3, 4, log_every=0,
+                      on_epoch=on_epoch, checkpoint_dir=tmp_path)
     assert len(trainer.history) == 4                    # the good steps are kept
-    reloaded = Generator(latent_dim=3, data_dim=2, hidden=(5, 4)).load(path)
+    assert sorted(saved) == sorted(files)
+    assert all(saved[name] == (tmp_path / name).read_bytes() for name in files)
+    reloaded = Generator(latent_dim=3, data_dim=2, hidden=(5, 4)).load(tmp_path / files[0])
     assert np.isfinite(np.concatenate([p.numpy().ravel() for p in reloaded.parameters()])).all()
-    assert saved == path.read_bytes()
+    assert sorted(os.listdir(tmp_path)) == sorted(files)         # no temporary files left
 
 
 def test_networks_on_different_devices_are_refused():
@@ -234,3 +234,23 @@ def test_a_short_seeded_run_learns_the_sine_curve(device):
     after = distance_to_sine(G.sample_with(z))
     assert after < before / 3
     assert sine_coverage(G.sample_with(z)) >= 0.8
+
+
+def test_checkpoints_every_n_epochs_and_at_the_end(device, tmp_path):
+    G, D = small_pair(device)
+    trainer = GANTrainer(G, D, seed=0)
+    history_file = tmp_path / "history.csv"
+    rows_on_disk = []
+
+    def on_epoch(t, epoch):                             # called every epoch here
+        exists = history_file.exists()
+        rows_on_disk.append(len(history_file.read_text().splitlines()) - 1 if exists else None)
+
+    trainer.train(make_2d("sine", 40, device=device).points, epochs=5, batch_size=10,
+                  log_every=0, on_epoch=on_epoch, checkpoint_dir=tmp_path, checkpoint_every=2)
+    # 4 steps per epoch; the checkpoint is written at epochs 2, 4 and 5 (the last)
+    assert rows_on_disk == [None, 8, 8, 16, 20]
+    reloaded = Generator(latent_dim=3, data_dim=2, hidden=(5, 4), activation="tanh")
+    reloaded.load(tmp_path / "generator.npz")
+    z = G.sample_latent(4, minigan.Random(0, device))
+    assert np.array_equal(reloaded.to(device).sample_with(z).numpy(), G.sample_with(z).numpy())

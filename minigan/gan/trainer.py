@@ -16,6 +16,7 @@ The number of iterations is floor(N / m) * epochs, as in the seed tutorials: one
 many steps as there are minibatches in the data set. Real minibatches are drawn at random (with
 replacement across steps), as the algorithm's "sample m examples" says.
 """
+import os
 import time
 
 from .. import backend
@@ -107,12 +108,15 @@ class GANTrainer:
 
     # --- the loop ------------------------------------------------------------------------------
     def train(self, data, epochs, batch_size, *, log_every=None, log=print, on_epoch=None,
-              callback_every=1):
+              callback_every=1, checkpoint_dir=None, checkpoint_every=None):
         """Run floor(N / batch_size) * epochs steps of Algorithm 1 on `data` (N, features).
 
         log_every: steps between progress lines (default: about 10 per run; 0 for none).
-        on_epoch(trainer, epoch): called every `callback_every` epochs and after the last (plots,
-        checkpoints); the history is checked for NaN/inf first, so nothing is saved after one.
+        on_epoch(trainer, epoch) is called every `callback_every` epochs and after the last (for
+        plots, say); with `checkpoint_dir`, the networks and the history are saved there every
+        `checkpoint_every` epochs (default: callback_every) and after the last (save_checkpoint).
+        Before either, the losses are checked for NaN/inf: training stops at the first bad
+        step, and the files saved before it stay intact.
         """
         data = self._check_data(data, batch_size)
         steps_per_epoch = len(data) // batch_size
@@ -140,11 +144,25 @@ class GANTrainer:
                     self._flush(buffer, filled)
                     filled = 0
                     self._log_line(log, done, total, epoch, epochs, time.perf_counter() - t0)
-            if on_epoch is not None and (epoch % callback_every == 0 or epoch == epochs):
+            last = epoch == epochs
+            callback = on_epoch is not None and (epoch % callback_every == 0 or last)
+            checkpoint = checkpoint_dir is not None and (
+                epoch % (checkpoint_every or callback_every) == 0 or last)
+            if callback or checkpoint:
                 self._flush(buffer, filled)
                 filled = 0
+            if checkpoint:
+                self.save_checkpoint(checkpoint_dir)
+            if callback:
                 on_epoch(self, epoch)
         return self.history
+
+    def save_checkpoint(self, folder):
+        """Write generator.npz, discriminator.npz and history.csv to `folder`, each atomically
+        (a crash mid-save leaves the previous file, never half a file)."""
+        self.G.save(os.path.join(folder, "generator.npz"))
+        self.D.save(os.path.join(folder, "discriminator.npz"))
+        self.history.save_csv(os.path.join(folder, "history.csv"))
 
     def _check_data(self, data, batch_size):
         if isinstance(data, Tensor):
