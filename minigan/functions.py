@@ -215,7 +215,7 @@ class Transpose(Function):
             return gy.transpose()
         axes = [a % gy.ndim for a in self.axes]
         inverse = sorted(range(len(axes)), key=axes.__getitem__)
-        return gy.transpose(inverse)
+        return gy.transpose(tuple(inverse))
 
 
 class Concatenate(Function):
