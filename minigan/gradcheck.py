@@ -26,10 +26,11 @@ class GradientCheckError(AssertionError):
     pass
 
 
-def _relative_error(analytic, numeric, atol):
-    """|a - n| / max(|a| + |n|, atol): relative where values are large, absolute near zero."""
+def _relative_error(analytic, numeric):
+    """|a - n| / (|a| + |n|), 0 where both are 0."""
     xp = get_array_module(analytic)
-    return xp.abs(analytic - numeric) / xp.maximum(xp.abs(analytic) + xp.abs(numeric), atol)
+    scale = xp.abs(analytic) + xp.abs(numeric)
+    return xp.abs(analytic - numeric) / xp.maximum(scale, 1e-300)
 
 
 def check_gradients(fn, inputs, params=(), *, eps=1e-6, rtol=1e-5, atol=1e-8, seed=0):
@@ -38,6 +39,10 @@ def check_gradients(fn, inputs, params=(), *, eps=1e-6, rtol=1e-5, atol=1e-8, se
     fn(*inputs) must return a Tensor and be deterministic (seed any randomness inside fn).
     inputs and params are float64 Tensors; those with requires_grad=True are checked
     (params: e.g. a layer's parameters, which fn uses without taking them as arguments).
+
+    An element passes when |analytic - numeric| <= atol + rtol * (|analytic| + |numeric|):
+    relative where gradients are large, absolute where the true gradient is (nearly) 0 and
+    the finite difference is only rounding noise, about 1e-16 * |L| / eps.
     """
     checked = [t for t in list(inputs) + list(params) if t.requires_grad]
     if not checked:
@@ -78,16 +83,16 @@ def check_gradients(fn, inputs, params=(), *, eps=1e-6, rtol=1e-5, atol=1e-8, se
             minus = outer_loss()
             flat[i] = old
             g_num[i] = (plus - minus) / (2 * eps)
-        err = _relative_error(a, numeric, atol)
-        # NaN compares False with everything, so `nan > rtol` would pass a NaN gradient:
-        # count it as an infinite error instead.
-        err = xp.where(xp.isnan(err), xp.inf, err)
-        i = int(err.argmax()) if err.size else 0
-        if err.size and float(err.reshape(-1)[i]) > rtol:
-            where = _unravel(i, t.shape)
+        allowed = atol + rtol * (xp.abs(a) + xp.abs(numeric))
+        # `not <=` rather than `>`: NaN compares False with everything, and must fail.
+        bad = ~(xp.abs(a - numeric) <= allowed)
+        err = _relative_error(a, numeric)
+        if bool(bad.any()):
+            i = int(xp.argmax(bad.reshape(-1)))
             raise GradientCheckError(
-                f"{name}, element {where}: analytic {float(a.reshape(-1)[i]):.8g} vs numeric "
-                f"{float(g_num[i]):.8g} (relative error {float(err.reshape(-1)[i]):.2g} > {rtol})")
+                f"{name}, element {_unravel(i, t.shape)}: analytic {float(a.reshape(-1)[i]):.8g} "
+                f"vs numeric {float(g_num[i]):.8g} (relative error "
+                f"{float(err.reshape(-1)[i]):.2g} > {rtol})")
         worst = max(worst, float(err.max()) if err.size else 0.0)
     return worst
 

@@ -20,10 +20,14 @@ Two ways to compute it:
   -ln(eps) and the gradient is zero: a saturated D stops teaching G. Kept to show and compare.
 
 Both average over all elements (the minibatch mean of Algorithm 1).
+
+For K > 2 classes (a discriminator that also names the class, as in AC-GAN),
+:func:`softmax_cross_entropy` takes logits (N, K) and integer labels (N,): the K-class
+generalisation of the logits BCE, with gradient softmax(x) - onehot(y) per sample.
 """
 from .backend import get_array_module
-from .functions import stable_sigmoid, sum_to
-from .tensor import Function
+from .functions import check_indices, stable_sigmoid, sum_to
+from .tensor import Function, Tensor
 
 
 class SigmoidBCEWithLogits(Function):
@@ -87,3 +91,63 @@ def binary_cross_entropy(probs, targets, eps=1e-7):
     to [eps, 1 - eps] as Keras does. Prefer :func:`sigmoid_binary_cross_entropy`."""
     _check_targets("binary_cross_entropy", probs, targets)
     return BinaryCrossEntropy(eps)(probs, targets)
+
+
+# --- softmax cross-entropy: K classes ------------------------------------------------------------
+
+class SoftmaxCrossEntropy(Function):
+    """Mean over the batch of -ln softmax(x_i)[y_i], for logits x (N, K) and labels y (N,)."""
+
+    def forward(self, x, labels):
+        xp = get_array_module(x)
+        n = x.shape[0]
+        # With p = softmax(x_i), p_k = e^x_ik / sum_j e^x_ij, the loss of sample i is
+        #     -ln p_y = -x_iy + ln sum_j e^x_ij = lse(x_i) - x_iy      (lse: log-sum-exp).
+        # e^1000 overflows (float64 too), so shift each row by its maximum m_i first:
+        #     lse(x_i) = m_i + ln sum_j e^(x_ij - m_i),
+        # exact for any m_i; with m_i = max_j x_ij every exponent is <= 0 and the largest is
+        # e^0 = 1, so the sum lies in [1, K]: no overflow, and its log never sees 0.
+        # In shifted terms, loss_i = ln sum_j e^z_ij - z_iy with z_i = x_i - m_i.
+        z = x - x.max(axis=1, keepdims=True)                   # fresh: exponentiated in place
+        rows = xp.arange(n)
+        picked = z[rows, labels]                               # z_iy, (N,)
+        xp.exp(z, out=z)
+        total = z.sum(axis=1, keepdims=True)                   # sum_j e^z_ij, in [1, K]
+        loss = (xp.log(total).reshape(n) - picked).mean()
+        z /= total                                             # softmax(x_i), kept for backward
+        self.p, self.labels, self.rows = z, labels, rows
+        return xp.asarray(loss)
+
+    def backward(self, gy):
+        # d lse(x_i) / dx_ik = e^x_ik / sum_j e^x_ij = p_ik, and d x_iy / dx_ik = [k == y_i], so
+        #     d loss_i / dx_ik = p_ik - onehot(y_i)_k,
+        # and with the mean over N samples:  dL/dx = (softmax(x) - onehot(y)) / N.
+        # Each entry is in [-1/N, 1/N] whatever the logits: a confident wrong answer gets the
+        # largest push, a confident right one (p_y -> 1) none.
+        scale = gy / self.p.shape[0]
+        gx = self.p * scale                                    # fresh: safe to edit in place
+        gx[self.rows, self.labels] -= scale                    # one entry per row: no collisions
+        return gx, None
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of softmax(logits) against integer class labels.
+
+    logits: a float Tensor (N, K), the unnormalised scores of K classes (no softmax before it);
+    labels: integers in [0, K), shape (N,), a Tensor or array. Stable at any logit (log-sum-exp).
+    Gradient: (softmax(logits) - onehot(labels)) / N.
+    """
+    name = "softmax_cross_entropy"
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"{name}: expected logits as a Tensor, got {type(logits).__name__}")
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"{name}: expected logits of shape (batch, classes), both at least 1, "
+                         f"got {logits.shape}")
+    if logits.dtype.kind != "f":
+        raise TypeError(f"{name}: expected floating point logits, got dtype {logits.dtype}")
+    n, k = logits.shape
+    data = check_indices(name, labels, k, what="label")
+    if data.shape != (n,):
+        raise ValueError(f"{name}: expected one label per sample, shape ({n},), got labels of "
+                         f"shape {data.shape}")
+    return SoftmaxCrossEntropy()(logits, labels)

@@ -1,5 +1,8 @@
-"""Layers: Module (the base), Dense, activations, Dropout, Sequential, and initialisers."""
+"""Layers: Module (the base), Dense, Conv2d, ConvTranspose2d, BatchNorm, Embedding, activations,
+Dropout, Flatten/Reshape, Sequential, and initialisers."""
 from . import init
-from .layers import (Dense, Dropout, Identity, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh,
-                     activation)
+from .conv import Conv2d, ConvTranspose2d
+from .layers import (Dense, Dropout, Embedding, Flatten, Identity, LeakyReLU, ReLU, Reshape,
+                     Sequential, Sigmoid, Tanh, activation)
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d

@@ -1,4 +1,5 @@
-"""Weight initialisations for a Dense layer's W (fan_in, fan_out) and b (fan_out,).
+"""Weight initialisations: a weight W of any shape and a bias b, given the layer's fan-in
+(inputs that feed one output: in_features for Dense, C_in * kh * kw for Conv2d) and fan-out.
 
 All draw float32 from a seeded CPU generator (``minigan.manual_seed``), so one seed gives the
 same initial network on every device; ``module.to("gpu")`` moves it afterwards.
@@ -17,19 +18,23 @@ from ..random import default_random
 INITS = ("default", "glorot", "he", "dcgan")
 
 
-def dense_weights(fan_in, fan_out, scheme="default", rng=None):
-    """Initial (W, b) host arrays for a Dense layer."""
+def initial_weights(shape, bias_size, fan_in, fan_out, scheme="default", rng=None):
+    """Initial (W, b) host arrays: W of `shape`, b of shape (bias_size,)."""
+    if scheme not in INITS:
+        raise ValueError(f"unknown initialisation {scheme!r}: expected one of {INITS}")
     rng = rng or default_random("cpu")
     if scheme == "default":
         bound = 1.0 / math.sqrt(fan_in)
-        return (rng.uniform((fan_in, fan_out), -bound, bound),
-                rng.uniform((fan_out,), -bound, bound))
-    zeros = rng.xp.zeros((fan_out,), dtype="float32")
+        return rng.uniform(shape, -bound, bound), rng.uniform((bias_size,), -bound, bound)
+    zeros = rng.xp.zeros((bias_size,), dtype="float32")
     if scheme == "glorot":
         bound = math.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform((fan_in, fan_out), -bound, bound), zeros
+        return rng.uniform(shape, -bound, bound), zeros
     if scheme == "he":
-        return rng.normal((fan_in, fan_out), std=math.sqrt(2.0 / fan_in)), zeros
-    if scheme == "dcgan":
-        return rng.normal((fan_in, fan_out), std=0.02), zeros
-    raise ValueError(f"unknown initialisation {scheme!r}: expected one of {INITS}")
+        return rng.normal(shape, std=math.sqrt(2.0 / fan_in)), zeros
+    return rng.normal(shape, std=0.02), zeros                         # dcgan
+
+
+def dense_weights(fan_in, fan_out, scheme="default", rng=None):
+    """Initial (W, b) host arrays for a Dense layer: W (fan_in, fan_out), b (fan_out,)."""
+    return initial_weights((fan_in, fan_out), fan_out, fan_in, fan_out, scheme, rng)

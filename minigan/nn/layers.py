@@ -1,5 +1,9 @@
-"""Dense, the activations, Dropout and Sequential."""
+"""Dense, the activations, Dropout, Sequential, Embedding, Flatten and Reshape."""
+import math
+
+from .. import backend
 from .. import functions as F
+from ..random import default_random
 from ..tensor import Tensor
 from .init import dense_weights
 from .module import Module, Parameter
@@ -119,3 +123,87 @@ class Sequential(Module):
 
     def __len__(self):
         return len(self.layers)
+
+
+# --- lookup and shape layers -----------------------------------------------------------------------
+
+EMBEDDING_INITS = ("default", "dcgan")
+
+
+class Embedding(Module):
+    """A table of num_embeddings learned vectors of size dim, looked up by integer index.
+
+    indices of any shape (a Tensor or array of integers in [0, num_embeddings)) give an output of
+    shape indices.shape + (dim,): e.g. class labels (N,) -> (N, dim) vectors for a conditional
+    GAN. init "default": W ~ N(0, 1), as PyTorch's nn.Embedding; "dcgan": W ~ N(0, 0.02^2).
+    """
+
+    def __init__(self, num_embeddings, dim, init="default", rng=None):
+        for what, n in (("num_embeddings", num_embeddings), ("dim", dim)):
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"Embedding: {what} must be a positive integer, got {n!r}")
+        if init not in EMBEDDING_INITS:
+            raise ValueError(f"unknown Embedding initialisation {init!r}: expected one of "
+                             f"{EMBEDDING_INITS}")
+        rng = rng or default_random("cpu")
+        std = 1.0 if init == "default" else 0.02
+        self.num_embeddings, self.dim = num_embeddings, dim
+        self.weight = Parameter(rng.normal((num_embeddings, dim), std=std))
+
+    def forward(self, indices):
+        data = F.check_indices(self, indices, self.num_embeddings)
+        if backend.device_of(data) != self.weight.device:
+            raise_device_mismatch(self, Tensor(data))
+        return F.Embedding()(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.dim}"
+
+    def __str__(self):
+        return f"Embedding({self.num_embeddings}, {self.dim})"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): one vector per sample, e.g. feature maps to Dense."""
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Flatten: expected a Tensor, got {type(x).__name__}")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten: expected input of shape (batch, ...) with at least 2 "
+                             f"axes, got {x.shape}")
+        # An explicit size, not -1: reshape(0, -1) is ambiguous for an empty batch.
+        return F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
+
+
+class Reshape(Module):
+    """(N, prod(shape)) -> (N, *shape), e.g. a Dense output (N, 256 * 4 * 4) -> (N, 256, 4, 4).
+
+    The batch axis is kept; only the values of each sample are rearranged. Any input whose
+    per-sample size is prod(shape) is accepted, so Reshape also undoes a Flatten.
+    """
+
+    def __init__(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1
+                                for n in shape):
+            raise ValueError(f"Reshape: expected positive integer sizes, e.g. Reshape(64, 7, 7), "
+                             f"got {shape}")
+        self.shape = shape
+        self.size = math.prod(shape)
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self}: expected a Tensor, got {type(x).__name__}")
+        if x.ndim < 2 or math.prod(x.shape[1:]) != self.size:
+            raise ValueError(f"{self}: expected input of shape (batch, {self.size}) "
+                             f"({' * '.join(map(str, self.shape))} = {self.size} values per "
+                             f"sample), got {x.shape}")
+        return F.reshape(x, (x.shape[0],) + self.shape)
+
+    def extra_repr(self):
+        return ", ".join(map(str, self.shape))
+
+    def __str__(self):
+        return f"Reshape({self.extra_repr()})"

@@ -1,0 +1,97 @@
+"""Conv2d and ConvTranspose2d layers (NCHW, PyTorch's weight layouts); the math is in conv.py."""
+from ..conv import (conv2d, conv_output_size, conv_transpose2d, conv_transpose_output_size)
+from ..tensor import Tensor
+from .init import initial_weights
+from .layers import raise_device_mismatch
+from .module import Module, Parameter
+
+
+def _pair(value, name, layer):
+    if isinstance(value, int):
+        return value
+    raise TypeError(f"{layer}: {name} must be an int (square kernels and strides), got {value!r}")
+
+
+def check_image_input(layer, x, channels):
+    """Raise a clear error unless x is a float Tensor of shape (N, channels, H, W)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{layer}: expected a Tensor, got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"{layer}: expected input of shape (N, {channels}, H, W), got {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{layer}: expected a floating point input, got dtype {x.dtype}")
+
+
+class Conv2d(Module):
+    """2-D convolution: (N, C_in, H, W) -> (N, C_out, H_out, W_out),
+    H_out = floor((H + 2 padding - kernel_size) / stride) + 1. Weight (C_out, C_in, k, k)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 init="default", rng=None):
+        k = _pair(kernel_size, "kernel_size", "Conv2d")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = k, _pair(stride, "stride", "Conv2d"), padding
+        fan_in, fan_out = in_channels * k * k, out_channels * k * k
+        W, b = initial_weights((out_channels, in_channels, k, k), out_channels, fan_in, fan_out,
+                               init, rng)
+        self.weight = Parameter(W)
+        self.bias = Parameter(b) if bias else None
+
+    def forward(self, x):
+        check_image_input(self, x, self.in_channels)
+        if x.device != self.weight.device:
+            raise_device_mismatch(self, x)
+        h, w = x.shape[2:]
+        if conv_output_size(min(h, w), self.kernel_size, self.stride, self.padding) < 1:
+            raise ValueError(f"{self}: input {h}x{w} is smaller than the kernel "
+                             f"({self.kernel_size}, padding {self.padding})")
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def __str__(self):
+        return (f"Conv2d({self.in_channels} -> {self.out_channels}, kernel {self.kernel_size}, "
+                f"stride {self.stride}, padding {self.padding})")
+
+    def extra_repr(self):
+        return str(self)[len("Conv2d("):-1]
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution, Conv2d's adjoint (the generator's upsampling layer):
+    (N, C_in, H, W) -> (N, C_out, (H - 1) stride - 2 padding + kernel_size + output_padding, ...).
+    Weight (C_in, C_out, k, k)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, bias=True, init="default", rng=None):
+        k = _pair(kernel_size, "kernel_size", "ConvTranspose2d")
+        stride = _pair(stride, "stride", "ConvTranspose2d")
+        if not 0 <= output_padding < max(stride, 1):
+            raise ValueError(f"ConvTranspose2d: output_padding must be in [0, stride), got "
+                             f"{output_padding} with stride {stride}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = k, stride, padding
+        self.output_padding = output_padding
+        # PyTorch computes the default bound from weight.shape[1] * k * k (= C_out k^2) here.
+        fan_in, fan_out = out_channels * k * k, in_channels * k * k
+        W, b = initial_weights((in_channels, out_channels, k, k), out_channels, fan_in, fan_out,
+                               init, rng)
+        self.weight = Parameter(W)
+        self.bias = Parameter(b) if bias else None
+
+    def forward(self, x):
+        check_image_input(self, x, self.in_channels)
+        if x.device != self.weight.device:
+            raise_device_mismatch(self, x)
+        out = conv_transpose_output_size(x.shape[2], self.kernel_size, self.stride, self.padding,
+                                         self.output_padding)
+        if out < 1:
+            raise ValueError(f"{self}: output size {out} for input {x.shape[2:]} is not positive")
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                self.output_padding)
+
+    def __str__(self):
+        return (f"ConvTranspose2d({self.in_channels} -> {self.out_channels}, kernel "
+                f"{self.kernel_size}, stride {self.stride}, padding {self.padding}, "
+                f"output_padding {self.output_padding})")
+
+    def extra_repr(self):
+        return str(self)[len("ConvTranspose2d("):-1]
