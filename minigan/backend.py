@@ -104,7 +104,8 @@ def to_device(array, device):
 
 
 def to_numpy(array):
-    """A host NumPy array, for plotting, printing and saving."""
+    """A host NumPy array (from a device array, a host array or a number), for plotting,
+    printing and saving."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
     return numpy.asarray(array)

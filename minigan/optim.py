@@ -7,18 +7,20 @@ optimiser cannot move D's weights, whatever gradients D's parameters may carry.
 """
 import math
 
+from . import backend
 from .backend import get_array_module
 
 
 class Optimizer:
     def __init__(self, params, lr):
         self.params = list(params)
+        self.t = 0               # calls to step()
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if lr <= 0:
             raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
         self.lr = lr
-        self.state = {}          # id(param) -> that parameter's optimiser state (momenta...)
+        self.state = {}          # id(param) -> that parameter's state: a list of arrays/numbers
 
     def zero_grad(self):
         """Forget accumulated gradients: backward() adds to .grad, it never resets it."""
@@ -26,12 +28,42 @@ class Optimizer:
             p.grad = None
 
     def step(self):
+        self.t += 1
         for p in self.params:
             if p.grad is not None:
                 self.update_one(p)
 
     def update_one(self, p):
         raise NotImplementedError
+
+    # --- checkpoints: the state by parameter position, as host arrays ----------------------------
+    def state_dict(self):
+        """{"<i>.<j>": host array}: item j of the state of parameter number i (in the order the
+        optimiser was given them), plus "steps"."""
+        out = {"steps": backend.to_numpy(self.t)}
+        for i, p in enumerate(self.params):
+            for j, item in enumerate(self.state.get(id(p), ())):
+                out[f"{i}.{j}"] = backend.to_numpy(item).copy()
+        return out
+
+    def load_state_dict(self, state):
+        """Restore a state_dict() onto these parameters (same order, same shapes)."""
+        self.t = int(state["steps"])
+        self.state = {}
+        for i, p in enumerate(self.params):
+            items = [state[f"{i}.{j}"] for j in range(len(state)) if f"{i}.{j}" in state]
+            restored = []
+            for item in items:
+                if item.ndim == 0:                       # a count, e.g. Adam's t
+                    restored.append(int(item))
+                elif item.shape != p.shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: state of parameter "
+                                     f"{i} has shape {item.shape}, the parameter {p.shape}")
+                else:
+                    restored.append(backend.to_device(item.astype(p.dtype), p.device))
+            if restored:
+                self.state[id(p)] = restored
+        return self
 
 
 class SGD(Optimizer):
@@ -51,9 +83,9 @@ class SGD(Optimizer):
         if self.momentum == 0.0:
             p.data -= self.lr * p.grad
             return
-        v = self.state.get(id(p))
-        if v is None:
-            v = self.state[id(p)] = get_array_module(p.data).zeros_like(p.data)
+        if id(p) not in self.state:
+            self.state[id(p)] = [get_array_module(p.data).zeros_like(p.data)]
+        v = self.state[id(p)][0]
         v *= self.momentum
         v -= self.lr * p.grad
         p.data += v
@@ -76,11 +108,6 @@ class Adam(Optimizer):
         if not (0.0 <= self.b1 < 1.0 and 0.0 <= self.b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
         self.eps = eps
-        self.t = 0               # calls to step(), for information
-
-    def step(self):
-        self.t += 1
-        super().step()
 
     def update_one(self, p):
         xp = get_array_module(p.data)

@@ -7,6 +7,8 @@ from the host. Same seed, same device: same numbers.
 Parameters are initialised from the module-level CPU generator (:func:`manual_seed` resets it),
 then moved with ``.to(device)``; so one seed gives the same initial weights on every device.
 """
+import json
+
 from . import backend
 
 
@@ -37,6 +39,21 @@ class Random:
     def integers(self, low, high, size):
         """Integers in [low, high), e.g. indices of a random minibatch."""
         return self._gen.integers(low, high, size=size)
+
+    def get_state(self):
+        """The generator's position as a JSON string, to resume a run exactly; None on the GPU
+        (CuPy's generators keep their state on the device and do not export it)."""
+        if self.device != "cpu":
+            return None
+        return json.dumps(self._gen.bit_generator.state)
+
+    def set_state(self, state, fallback_seed=None):
+        """Restore get_state()'s string; with None (a GPU checkpoint), reseed with
+        fallback_seed instead: the run goes on, with different (equally random) draws."""
+        if state is None:
+            self._gen = self.xp.random.default_rng(fallback_seed)
+        else:
+            self._gen.bit_generator.state = json.loads(state)
 
     def __repr__(self):
         return f"Random(seed={self.seed}, device={self.device!r})"

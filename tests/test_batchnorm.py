@@ -178,15 +178,19 @@ def test_running_statistics_are_outside_the_graph(device, xp):
     np.testing.assert_array_equal(host(bn.running_mean), before)
 
 
-def test_running_statistics_update_under_no_grad_and_frozen(device, xp):
-    # The mode decides, nothing else (PyTorch): documented for D during the G step.
+def test_running_statistics_update_under_no_grad_but_not_when_frozen(device, xp):
+    # no_grad() only stops the graph; frozen() stops every change to the module (D in the G step).
     bn = BatchNorm1d(2).to(device)
     x = Tensor(xp.asarray([[1.0, 4.0], [3.0, 8.0]], dtype="float32"))
     with no_grad():
         bn(x)
     np.testing.assert_allclose(host(bn.running_mean), [0.2, 0.6], rtol=1e-6)
     with bn.frozen():
-        bn(x)
+        y = bn(x)
+    np.testing.assert_allclose(host(bn.running_mean), [0.2, 0.6], rtol=1e-6)
+    # ...while still normalising by the batch's own statistics (training mode)
+    np.testing.assert_allclose(host(y.data), [[-1.0, -1.0], [1.0, 1.0]], rtol=1e-4)
+    bn(x)                                                       # unfrozen again: updates
     np.testing.assert_allclose(host(bn.running_mean), [0.38, 1.14], rtol=1e-6)
 
 

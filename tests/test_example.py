@@ -23,8 +23,8 @@ def test_tiny_run_writes_everything(device, data, tmp_path, capsys):
     out = tmp_path / "run"
     record = load_example().main(["--data", data, "--device", device, "--n", "256",
                                   "--epochs", "4", "--batch-size", "32", "--out", str(out)])
-    assert sorted(os.listdir(out)) == ["curves.png", "discriminator.npz", "generator.npz",
-                                       "history.csv", "run.json", "samples.png"]
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "curves.png", "discriminator.npz",
+                                       "generator.npz", "history.csv", "run.json", "samples.png"]
     assert json.loads((out / "run.json").read_text()) == record
     assert record["steps"] == (256 // 32) * 4
     assert len((out / "history.csv").read_text().splitlines()) == 1 + record["steps"]

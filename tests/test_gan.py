@@ -188,7 +188,7 @@ def test_data_of_wrong_shape_or_dtype_is_refused(device, xp):
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(device, tmp_path):
     G, D = small_pair(device)
     trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
-    files = ["generator.npz", "discriminator.npz", "history.csv"]
+    files = ["generator.npz", "discriminator.npz", "history.csv", "checkpoint.npz"]
     saved = {}
 
     def on_epoch(t, epoch):                 # runs right after the epoch's checkpoint
@@ -254,3 +254,37 @@ def test_checkpoints_every_n_epochs_and_at_the_end(device, tmp_path):
     reloaded.load(tmp_path / "generator.npz")
     z = G.sample_latent(4, minigan.Random(0, device))
     assert np.array_equal(reloaded.to(device).sample_with(z).numpy(), G.sample_with(z).numpy())
+
+
+def test_resuming_from_a_checkpoint_continues_the_run_exactly(tmp_path):
+    """Four epochs in one go == two epochs, a checkpoint, a fresh process-like restart, two more
+    (on the CPU the random generator's position is saved too, so the numbers are identical)."""
+    data = make_2d("ring", 64, seed=1).points
+
+    def fresh():
+        minigan.manual_seed(3)
+        G, D = small_pair("cpu", dropout=0.2)
+        return GANTrainer(G, D, k=2, seed=4)
+
+    straight = fresh()
+    straight.train(data, epochs=4, batch_size=16, log_every=0)
+
+    first = fresh()
+    first.train(data, epochs=2, batch_size=16, log_every=0, checkpoint_dir=tmp_path)
+    resumed = fresh()                                  # new weights, optimisers, generator
+    epoch = resumed.load_checkpoint(tmp_path / "checkpoint.npz")
+    assert epoch == 2 and resumed.steps_done == 8
+    resumed.train(data, epochs=4, batch_size=16, log_every=0, start_epoch=epoch + 1)
+    assert resumed.history.columns == straight.history.columns
+    assert same(snapshot(resumed.G), snapshot(straight.G))
+    assert same(snapshot(resumed.D), snapshot(straight.D))
+
+
+def test_a_checkpoint_of_other_networks_is_refused(tmp_path):
+    G, D = small_pair("cpu")
+    GANTrainer(G, D).train(make_2d("sine", 16).points, 1, 8, log_every=0,
+                           checkpoint_dir=tmp_path)
+    bigger = GANTrainer(Generator(latent_dim=3, data_dim=2, hidden=(7, 4)), D)
+    with pytest.raises(ValueError, match="net.layers.0.weight has shape \\(3, 5\\), the module "
+                                         "expects \\(3, 7\\)"):
+        bigger.load_checkpoint(tmp_path / "checkpoint.npz")

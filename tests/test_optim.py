@@ -204,3 +204,40 @@ def test_adam_fits_a_linear_problem(device, xp):
     np.testing.assert_allclose(layer.weight.numpy(), minigan.backend.to_numpy(W_true), atol=0.02)
     np.testing.assert_allclose(layer.bias.numpy(), [0.3], atol=0.02)
 
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, 0.1, momentum=0.9),
+                                  lambda ps: Adam(ps, 1e-2)])
+def test_state_dict_resumes_exactly(device, make):
+    """Three steps, save, two more == the same two more after loading into a fresh optimiser."""
+    def grads(params, step):
+        for i, p in enumerate(params):
+            p.grad = minigan.Random(100 * step + i, device).normal(p.shape)
+
+    minigan.manual_seed(0)
+    a = Dense(3, 2).to(device)
+    opt_a = make(a.parameters())
+    for step in range(3):
+        grads(a.parameters(), step)
+        opt_a.step()
+    saved_model, saved_opt = a.state_dict(), opt_a.state_dict()
+    b = Dense(3, 2).to(device).load_state_dict(saved_model)
+    opt_b = make(b.parameters()).load_state_dict(saved_opt)
+    assert opt_b.t == 3
+    for step in range(3, 5):
+        for model, opt in ((a, opt_a), (b, opt_b)):
+            grads(model.parameters(), step)
+            opt.step()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert np.array_equal(pa.numpy(), pb.numpy())
+
+
+def test_optimiser_state_of_the_wrong_shape_is_refused():
+    opt = Adam(Dense(3, 2).parameters())
+    for p in opt.params:
+        p.grad = p.data * 0 + 1
+    opt.step()
+    state = opt.state_dict()
+    with pytest.raises(ValueError, match="state of parameter 0 has shape \\(3, 2\\), the "
+                                         "parameter \\(4, 2\\)"):
+        Adam(Dense(4, 2).parameters()).load_state_dict(state)

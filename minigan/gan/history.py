@@ -9,11 +9,15 @@ COLUMNS = ("step", "d_real", "d_fake", "g", "d_x", "d_g_z")
 # g:              the generator's loss at its update;
 # d_x, d_g_z:     mean D(x) and mean D(G(z)) on that discriminator batch. At the game's
 #                 equilibrium both are 1/2, and D's loss is ln 4 = 1.386.
+CLASS_COLUMNS = ("d_real_class", "d_fake_class", "g_class")
+# For a class-conditional GAN (AC-GAN): the class cross-entropy terms of the same three losses
+# (D's class head on real samples, on generated ones, and G's "be recognised as your class").
 
 
 class History:
-    def __init__(self):
-        self.columns = {name: [] for name in COLUMNS}
+    def __init__(self, conditional=False):
+        names = COLUMNS + (CLASS_COLUMNS if conditional else ())
+        self.columns = {name: [] for name in names}
 
     def __len__(self):
         return len(self.columns["step"])
@@ -21,11 +25,16 @@ class History:
     def __getitem__(self, name):
         return self.columns[name]
 
+    @property
+    def names(self):
+        return tuple(self.columns)
+
     def append_rows(self, first_step, rows):
-        """rows: a list of [d_real, d_fake, g, d_x, d_g_z] lists, one per step from first_step."""
+        """rows: one list of values per step from first_step, in the order of names[1:]."""
+        names = self.names[1:]
         for i, row in enumerate(rows):
             self.columns["step"].append(first_step + i)
-            for name, value in zip(COLUMNS[1:], row):
+            for name, value in zip(names, row):
                 self.columns[name].append(value)
 
     def last(self, name, n=1):
@@ -35,7 +44,7 @@ class History:
 
     def save_csv(self, path):
         def write(f):
-            f.write((",".join(COLUMNS) + "\n").encode())
-            for row in zip(*(self.columns[c] for c in COLUMNS)):
+            f.write((",".join(self.names) + "\n").encode())
+            for row in zip(*self.columns.values()):
                 f.write((f"{row[0]}," + ",".join(f"{v:.6g}" for v in row[1:]) + "\n").encode())
         atomic_write(path, write)

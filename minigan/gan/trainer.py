@@ -16,38 +16,60 @@ The number of iterations is floor(N / m) * epochs, as in the seed tutorials: one
 many steps as there are minibatches in the data set. Real minibatches are drawn at random (with
 replacement across steps), as the algorithm's "sample m examples" says.
 """
+import math
 import os
 import time
 
 from .. import backend
 from ..functions import stable_sigmoid
+from ..io import load_arrays, save_arrays
 from ..optim import Adam
-from ..random import Random
+from ..random import Random, default_random
 from ..tensor import Tensor, no_grad
 from .history import History
-from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+from ..losses import sigmoid_binary_cross_entropy as bce
+from ..losses import softmax_cross_entropy
+from .losses import GENERATOR_LOSSES, generator_loss
 
 
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; training stopped before saving anything more."""
 
 
+D_UPDATES = ("joint", "split")
+
+
 class GANTrainer:
-    """Trains a Generator against a Discriminator by Algorithm 1.
+    """Trains a generator against a discriminator by Algorithm 1.
 
     k: discriminator updates per step (>= 1). generator_loss: "non-saturating" (default) or
     "minimax". Optimisers default to Adam(lr 2e-4, betas (0.5, 0.999)), one per network.
     seed: for the latent noise and the choice of real minibatches, on the networks' device.
+
+    d_update: "joint" (Algorithm 1, the default): each D update sees m real and m generated
+    samples, its loss the sum of both parts. "split" (the Keras tutorials' recipe): two D
+    updates per k, one on m/2 real samples, then one on m/2 generated samples.
+
+    A class-conditional pair (num_classes > 0, the AC-GAN) needs labels for the data; D's class
+    head adds a cross-entropy term to each loss: D learns the class of real samples and of
+    generated ones (the class G was asked for), and G is pushed to make samples D recognises as
+    that class. The loop is the same.
     """
 
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
-                 generator_loss="non-saturating", seed=0):
+                 generator_loss="non-saturating", d_update="joint", seed=0):
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"GANTrainer: k (discriminator updates per step) must be an "
                              f"integer >= 1, got {k!r}")
         if generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"GANTrainer: unknown generator_loss {generator_loss!r}: "
                              f"expected one of {GENERATOR_LOSSES}")
+        if d_update not in D_UPDATES:
+            raise ValueError(f"GANTrainer: unknown d_update {d_update!r}: expected one of "
+                             f"{D_UPDATES}")
+        if generator.num_classes != discriminator.num_classes:
+            raise ValueError(f"GANTrainer: the generator draws {generator.num_classes} classes, "
+                             f"the discriminator's class head has {discriminator.num_classes}")
         if generator.device != discriminator.device:
             raise backend.DeviceError(f"GANTrainer: the generator is on {generator.device}, the "
                                       f"discriminator on {discriminator.device}; move both")
@@ -56,60 +78,110 @@ class GANTrainer:
         self.d_optimizer = d_optimizer or Adam(discriminator.parameters())
         self.k = k
         self.generator_loss = generator_loss
+        self.d_update = d_update
+        self.num_classes = generator.num_classes
         self.device = generator.device
         self.rng = Random(seed, self.device)
         self.xp = backend.xp_of_device(self.device)
-        self.history = History()
+        self.history = History(conditional=self.num_classes > 0)
         self.steps_done = 0
 
-    # --- one step of Algorithm 1 ---------------------------------------------------------------
-    def discriminator_step(self, real):
-        """One D update on m real samples (label 1) and m generated ones (label 0)."""
-        m = len(real)
+    # --- the pieces: G's inputs, D's outputs, D's losses ---------------------------------------
+    def latent(self, m):
+        """m latent points, and for a conditional G the m (random) classes to draw."""
         z = self.G.sample_latent(m, self.rng)
-        # The fake batch is a constant here: no_grad() builds no graph, so backward() below stops
-        # at D's input and never walks into G (the same as G(z).detach(), without the graph).
-        # It does not stop G from being *updated*: only the optimiser's parameter list does that.
-        with no_grad():
-            fake = self.G(z)
-        real_logits = self.D(real)
-        fake_logits = self.D(fake)
-        loss, loss_real, loss_fake = discriminator_loss(real_logits, fake_logits)
+        labels = self.G.sample_labels(m, self.rng) if self.num_classes else None
+        return z, labels
+
+    def generate(self, z, labels):
+        return self.G(z) if labels is None else self.G(z, labels)
+
+    def discriminate(self, x):
+        """D's logits (m, 1), and its class logits (m, num_classes) or None."""
+        out = self.D(x)
+        return out if self.num_classes else (out, None)
+
+    def d_losses(self, x, target, labels):
+        """D's loss terms on one batch: BCE(D(x), target) (target 1 real, 0 fake), the class
+        cross-entropy (None without a class head), and the logits."""
+        logits, class_logits = self.discriminate(x)
+        adversarial = bce(logits, target)
+        classes = softmax_cross_entropy(class_logits, labels) if self.num_classes else None
+        return adversarial, classes, logits
+
+    def update_d(self, *losses):
+        """One optimiser step of D on the sum of the given loss terms."""
+        loss = sum(term for term in losses if term is not None)
         # backward() adds to .grad: clear D's gradients first, or the previous step's leak in.
         self.d_optimizer.zero_grad()
         loss.backward()
         self.d_optimizer.step()
-        return loss_real, loss_fake, real_logits, fake_logits
+
+    # --- one step of Algorithm 1 ---------------------------------------------------------------
+    def discriminator_step(self, real, real_labels=None):
+        """D's update(s) on real samples (label 1) and as many generated ones (label 0).
+        Returns the loss terms and logits, for the history."""
+        z, fake_labels = self.latent(len(real))
+        # The fake batch is a constant here: no_grad() builds no graph, so backward() stops at
+        # D's input and never walks into G (the same as G(z).detach(), without the graph).
+        # It does not stop G from being *updated*: only the optimiser's parameter list does that.
+        with no_grad():
+            fake = self.generate(z, fake_labels)
+        if self.d_update == "joint":
+            # Algorithm 1: L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), one update. D runs twice, on the
+            # real and on the generated batch (BatchNorm normalises each batch on its own).
+            real_adv, real_cls, real_logits = self.d_losses(real, 1.0, real_labels)
+            fake_adv, fake_cls, fake_logits = self.d_losses(fake, 0.0, fake_labels)
+            self.update_d(real_adv, real_cls, fake_adv, fake_cls)
+        else:
+            # The tutorials' "split": update on the real half-batch, then on the generated one.
+            real_adv, real_cls, real_logits = self.d_losses(real, 1.0, real_labels)
+            self.update_d(real_adv, real_cls)
+            fake_adv, fake_cls, fake_logits = self.d_losses(fake, 0.0, fake_labels)
+            self.update_d(fake_adv, fake_cls)
+        return real_adv, fake_adv, real_logits, fake_logits, real_cls, fake_cls
 
     def generator_step(self, m):
-        """One G update on m fresh latent points, through a D that is not updated."""
-        z = self.G.sample_latent(m, self.rng)
+        """One G update on m fresh latent points, through a D that is not updated.
+        Returns G's adversarial loss and its class term (None without classes)."""
+        z, labels = self.latent(m)
         # D is frozen while the graph is built: its parameters do not require gradients, so
         # backward() computes dL/d(D's input) -- the signal G learns from -- and nothing for D's
         # weights. The G optimiser holds only G's parameters, so D could not move anyway.
         with self.D.frozen():
-            fake_logits = self.D(self.G(z))
-        loss = generator_loss(fake_logits, self.generator_loss)
+            logits, class_logits = self.discriminate(self.generate(z, labels))
+        adversarial = generator_loss(logits, self.generator_loss)
+        classes = softmax_cross_entropy(class_logits, labels) if self.num_classes else None
+        loss = adversarial if classes is None else adversarial + classes
         self.g_optimizer.zero_grad()
         loss.backward()                  # chain rule: L -> logits -> D's layers -> G(z) -> G
         self.g_optimizer.step()
-        return loss
+        return adversarial, classes
 
-    def train_step(self, data, m):
-        """Algorithm 1's loop body: k D updates, then one G update. Returns the step's record
-        as device scalars [d_real, d_fake, g, D(x), D(G(z))] (no host synchronisation)."""
+    def train_step(self, data, m, labels=None):
+        """Algorithm 1's loop body: k D updates, then one G update. Returns the step's record as
+        device scalars in the history's column order (no host synchronisation)."""
+        d_batch = m if self.d_update == "joint" else m // 2
         for _ in range(self.k):
-            real = Tensor(data[self.rng.integers(0, len(data), m)])
-            loss_real, loss_fake, real_logits, fake_logits = self.discriminator_step(real)
-        loss_g = self.generator_step(m)
+            index = self.rng.integers(0, len(data), d_batch)
+            real = Tensor(data[index])
+            real_labels = None if labels is None else labels[index]
+            real_adv, fake_adv, real_logits, fake_logits, real_cls, fake_cls = \
+                self.discriminator_step(real, real_labels)
+        g_adv, g_cls = self.generator_step(m)
         self.steps_done += 1
-        return (loss_real.data, loss_fake.data, loss_g.data,
-                stable_sigmoid(real_logits.data).mean(), stable_sigmoid(fake_logits.data).mean())
+        record = [real_adv.data, fake_adv.data, g_adv.data,
+                  stable_sigmoid(real_logits.data).mean(), stable_sigmoid(fake_logits.data).mean()]
+        if self.num_classes:
+            record += [real_cls.data, fake_cls.data, g_cls.data]
+        return record
 
     # --- the loop ------------------------------------------------------------------------------
-    def train(self, data, epochs, batch_size, *, log_every=None, log=print, on_epoch=None,
-              callback_every=1, checkpoint_dir=None, checkpoint_every=None):
-        """Run floor(N / batch_size) * epochs steps of Algorithm 1 on `data` (N, features).
+    def train(self, data, epochs, batch_size, *, labels=None, log_every=None, log=print,
+              on_epoch=None, callback_every=1, checkpoint_dir=None, checkpoint_every=None,
+              start_epoch=1):
+        """Run floor(N / batch_size) * epochs steps of Algorithm 1 on `data` (N, ...): vectors
+        (N, features) or images (N, C, H, W); `labels` (N,) integers for a conditional pair.
 
         log_every: steps between progress lines (default: about 10 per run; 0 for none).
         on_epoch(trainer, epoch) is called every `callback_every` epochs and after the last (for
@@ -117,22 +189,24 @@ class GANTrainer:
         `checkpoint_every` epochs (default: callback_every) and after the last (save_checkpoint).
         Before either, the losses are checked for NaN/inf: training stops at the first bad
         step, and the files saved before it stay intact.
+        start_epoch: to resume (see load_checkpoint), the first epoch to run; epochs is the last.
         """
         data = self._check_data(data, batch_size)
+        labels = self._check_labels(labels, len(data))
         steps_per_epoch = len(data) // batch_size
-        total = steps_per_epoch * epochs
+        total = steps_per_epoch * (epochs - start_epoch + 1)
         if log_every is None:
             log_every = max(1, total // 10)
         # Per-step records stay on the device in this buffer and reach the host in one copy per
         # flush: on a GPU, reading a loss every step would wait for the GPU every step.
         flush_every = min(log_every or steps_per_epoch, steps_per_epoch)
-        buffer = self.xp.empty((flush_every, 5), dtype="float32")
+        buffer = self.xp.empty((flush_every, len(self.history.names) - 1), dtype="float32")
         filled, start, t0 = 0, self.steps_done, time.perf_counter()
         self.G.train()
         self.D.train()
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start_epoch, epochs + 1):
             for _ in range(steps_per_epoch):
-                record = self.train_step(data, batch_size)
+                record = self.train_step(data, batch_size, labels)
                 for j, value in enumerate(record):
                     buffer[filled, j] = value
                 filled += 1
@@ -152,29 +226,77 @@ class GANTrainer:
                 self._flush(buffer, filled)
                 filled = 0
             if checkpoint:
-                self.save_checkpoint(checkpoint_dir)
+                self.save_checkpoint(checkpoint_dir, epoch)
             if callback:
                 on_epoch(self, epoch)
         return self.history
 
-    def save_checkpoint(self, folder):
-        """Write generator.npz, discriminator.npz and history.csv to `folder`, each atomically
-        (a crash mid-save leaves the previous file, never half a file)."""
+    def save_checkpoint(self, folder, epoch):
+        """Write to `folder`, each file atomically (a crash mid-save leaves the previous file):
+        generator.npz and discriminator.npz (the networks, for sampling), history.csv, and
+        checkpoint.npz: everything needed to resume (both networks, both optimisers' states,
+        the step and epoch, the history and the random generator's position)."""
         self.G.save(os.path.join(folder, "generator.npz"))
         self.D.save(os.path.join(folder, "discriminator.npz"))
         self.history.save_csv(os.path.join(folder, "history.csv"))
+        arrays = {"steps_done": self.steps_done, "epoch": epoch, "seed": self.rng.seed or 0}
+        parts = {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                 "g_optimizer": self.g_optimizer.state_dict(),
+                 "d_optimizer": self.d_optimizer.state_dict(), "history": self.history.columns}
+        for prefix, part in parts.items():
+            arrays.update({f"{prefix}/{name}": value for name, value in part.items()})
+        # Two generators: the trainer's (noise, minibatches) and the device's default one, which
+        # draws the dropout masks of layers given no generator of their own.
+        generators = (("rng_state", self.rng), ("default_rng_state", default_random(self.device)))
+        for name, rng in generators:
+            state = rng.get_state()
+            if state is not None:
+                arrays[name] = state
+        save_arrays(os.path.join(folder, "checkpoint.npz"),
+                    {name: backend.to_numpy(value) for name, value in arrays.items()})
+
+    def load_checkpoint(self, path):
+        """Restore a checkpoint.npz written by save_checkpoint; returns the epoch it was saved
+        at, so that train(..., start_epoch=epoch + 1) continues the run."""
+        arrays = load_arrays(path)
+
+        def part(prefix):
+            return {name[len(prefix) + 1:]: value for name, value in arrays.items()
+                    if name.startswith(prefix + "/")}
+
+        self.G.load_state_dict(part("G"))
+        self.D.load_state_dict(part("D"))
+        self.g_optimizer.load_state_dict(part("g_optimizer"))
+        self.d_optimizer.load_state_dict(part("d_optimizer"))
+        self.steps_done = int(arrays["steps_done"])
+        history = part("history")
+        if set(history) != set(self.history.names):
+            raise ValueError(f"GANTrainer.load_checkpoint: {path} holds the history columns "
+                             f"{sorted(history)}, this trainer records {list(self.history.names)}")
+        for name in self.history.names:
+            self.history.columns[name] = history[name].tolist()
+        # Without a saved position (a GPU run), reseed from the seed and the step: different
+        # draws from an uninterrupted run, but reproducible for the same checkpoint.
+        for name, rng, salt in (("rng_state", self.rng, 0),
+                                ("default_rng_state", default_random(self.device), 1)):
+            state = str(arrays[name]) if name in arrays else None
+            rng.set_state(state, fallback_seed=(int(arrays["seed"]), self.steps_done, salt))
+        return int(arrays["epoch"])
 
     def _check_data(self, data, batch_size):
         if isinstance(data, Tensor):
             data = data.data
-        if not backend.is_array(data) or data.ndim != 2:
-            raise ValueError(f"GANTrainer.train: data must be an array of shape (N, features), "
-                             f"got {getattr(data, 'shape', type(data).__name__)}")
+        if not backend.is_array(data) or data.ndim < 2:
+            raise ValueError(f"GANTrainer.train: data must be an array of shape (N, features) "
+                             f"or (N, C, H, W), got {getattr(data, 'shape', type(data).__name__)}")
         if data.dtype.kind != "f":
             raise TypeError(f"GANTrainer.train: data must be floating point, got {data.dtype}")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"GANTrainer.train: batch_size must be a positive integer, "
                              f"got {batch_size!r}")
+        if self.d_update == "split" and batch_size < 2:
+            raise ValueError("GANTrainer.train: d_update 'split' needs batch_size >= 2 (it gives "
+                             "D half a batch of real and half of generated samples)")
         if batch_size > len(data):
             raise ValueError(f"GANTrainer.train: batch_size {batch_size} is larger than the data "
                              f"set ({len(data)} samples)")
@@ -183,6 +305,26 @@ class GANTrainer:
                                       f"the networks on {self.device}; use data on one device")
         return data.astype("float32", copy=False)
 
+    def _check_labels(self, labels, n):
+        if isinstance(labels, Tensor):
+            labels = labels.data
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError("GANTrainer.train: labels were given, but the networks are not "
+                                 "class-conditional (num_classes is 0)")
+            return None
+        if labels is None:
+            raise ValueError(f"GANTrainer.train: the networks are class-conditional "
+                             f"({self.num_classes} classes): pass labels=")
+        if not backend.is_array(labels) or labels.shape != (n,) or labels.dtype.kind not in "iu":
+            raise ValueError(f"GANTrainer.train: labels must be integers of shape ({n},), got "
+                             f"{getattr(labels, 'dtype', type(labels).__name__)} "
+                             f"{getattr(labels, 'shape', '')}")
+        if backend.device_of(labels) != self.device:
+            raise backend.DeviceError(f"GANTrainer.train: labels are on "
+                                      f"{backend.device_of(labels)}, the networks on {self.device}")
+        return labels
+
     def _flush(self, buffer, n):
         """Move n buffered records to the history; stop on the first non-finite loss."""
         if n == 0:
@@ -190,17 +332,31 @@ class GANTrainer:
         rows = backend.to_numpy(buffer[:n]).tolist()
         first = self.steps_done - n + 1
         for i, row in enumerate(rows):
-            if not all(v == v and abs(v) != float("inf") for v in row[:3]):
+            if not all(math.isfinite(v) for v in row):
                 self.history.append_rows(first, rows[:i])
+                values = ", ".join(f"{name}={v}" for name, v in zip(self.history.names[1:], row))
                 raise NonFiniteLossError(
-                    f"step {first + i}: a loss is not finite (d_real={row[0]}, d_fake={row[1]}, "
-                    f"g={row[2]}). Training stopped; files saved before this step are intact. "
-                    f"Try a lower learning rate.")
+                    f"step {first + i}: a loss is not finite ({values}). Training stopped; files "
+                    f"saved before this step are intact. Try a lower learning rate.")
         self.history.append_rows(first, rows)
 
     def _log_line(self, log, done, total, epoch, epochs, elapsed):
         h = self.history
-        log(f">{done:{len(str(total))}d}/{total} (epoch {epoch}/{epochs}) "
-            f"d_real={h.last('d_real'):.3f} d_fake={h.last('d_fake'):.3f} g={h.last('g'):.3f}  "
+        if self.num_classes:     # the seed's AC-GAN line: [real/fake loss, class loss] each
+            losses = (f"dr[{h.last('d_real'):.3f},{h.last('d_real_class'):.3f}] "
+                      f"df[{h.last('d_fake'):.3f},{h.last('d_fake_class'):.3f}] "
+                      f"g[{h.last('g'):.3f},{h.last('g_class'):.3f}]")
+        else:
+            losses = (f"d_real={h.last('d_real'):.3f} d_fake={h.last('d_fake'):.3f} "
+                      f"g={h.last('g'):.3f}")
+        rate = 1e3 * elapsed / done
+        eta = (total - done) * elapsed / done
+        log(f">{done:{len(str(total))}d}/{total} (epoch {epoch}/{epochs}) {losses}  "
             f"D(x)={h.last('d_x'):.3f} D(G(z))={h.last('d_g_z'):.3f}  "
-            f"[{1e3 * elapsed / done:.2f} ms/step]")
+            f"[{rate:.2f} ms/step, {_duration(elapsed)} elapsed, {_duration(eta)} left]")
+
+
+def _duration(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

@@ -24,6 +24,7 @@ class Parameter(Tensor):
 
 class Module:
     training = True
+    is_frozen = False  # inside frozen(): buffers (BatchNorm's running statistics) stay as they are
     buffers = ()       # names of array attributes saved with the state but not trained
 
     def __call__(self, *args, **kwargs):
@@ -84,21 +85,29 @@ class Module:
 
     @contextlib.contextmanager
     def frozen(self):
-        """Within the block, this module's parameters do not require gradients.
+        """Within the block, nothing about this module changes.
 
-        Gradients still flow *through* the module to its inputs (that is how G learns from D),
-        but backward() computes no gradient for these parameters, and no optimiser step can
-        change them. This is Keras' ``trainable = False``, for one block only.
+        Its parameters do not require gradients: gradients still flow *through* the module to
+        its inputs (that is how G learns from D), but backward() computes no gradient for these
+        parameters, and no optimiser step can change them. Its buffers are frozen too: a
+        BatchNorm in training mode still normalises by the batch's statistics but does not
+        update its running ones. This is Keras' ``trainable = False``, for one block only.
         """
         params = self.parameters()
         before = [p.requires_grad for p in params]
+        modules = list(self.modules())
+        was_frozen = [m.is_frozen for m in modules]
         for p in params:
             p.requires_grad = False
+        for m in modules:
+            m.is_frozen = True
         try:
             yield self
         finally:
             for p, flag in zip(params, before):
                 p.requires_grad = flag
+            for m, flag in zip(modules, was_frozen):
+                m.is_frozen = flag
 
     # --- devices and dtypes --------------------------------------------------------------------
     @property

@@ -43,13 +43,13 @@ class _BatchNorm(Module):
     normalisation itself the biased one. They start at 0 and 1. Eval mode (``module.eval()``)
     normalises with the running statistics instead and updates nothing.
 
-    The update happens on every training-mode forward pass, whatever else is going on: under
-    ``no_grad()``, and under ``frozen()``, which stops parameter gradients, not statistics.
-    The mode alone decides. So in a GAN, a discriminator left in training mode updates its
-    running statistics during the G step too, on the all-fake batch D(G(z)), as in PyTorch's
-    DCGAN example. The running statistics are used only in eval mode, and they lag behind the
-    weights (an average over the last ~1/momentum batches); PyTorch's DCGAN example samples its
-    generator in training mode, normalising each sample batch by its own statistics.
+    The update happens on every training-mode forward pass, under ``no_grad()`` too, except
+    inside ``Module.frozen()``: a frozen module changes nothing about itself. So in minigan's
+    GAN step the frozen discriminator normalises D(G(z)) by that batch's statistics (training
+    mode) but leaves its running statistics as the D step left them; PyTorch's DCGAN example,
+    which has no "frozen", lets them drift on the all-fake batch. The running statistics are
+    used only in eval mode, and they lag behind the weights (an average over the last
+    ~1/momentum batches).
 
     Statistics are computed per batch, so a batch of only real or only fake images is normalised
     on its own (the DCGAN recipe); mixing them in one batch changes what D sees.
@@ -85,6 +85,8 @@ class _BatchNorm(Module):
             return batch_norm_eval(x, self.weight, self.bias, self.running_mean,
                                    self.running_var, self.eps)
         y, mean, var = batch_norm_train(x, self.weight, self.bias, self.eps)
+        if self.is_frozen:                              # inside Module.frozen(): no updates
+            return y
         m = x.size // self.num_features                 # values per channel, M >= 2 (checked)
         momentum = self.momentum
         # In place on (C,) arrays: keeps the buffers' dtype and device, builds no graph.

@@ -1,0 +1,77 @@
+"""AC-GAN (Odena et al. 2017), as in the Keras tutorial on Fashion-MNIST this project follows.
+
+G is told which class to draw; D says both "real or fake" and "which class". For 28 x 28:
+
+    G  label -> Embedding(10, 50) -> Dense(50 -> 7*7) -> a 1 x 7 x 7 map
+       z (100) -> Dense(100 -> 384*7*7) -> ReLU -> 384 x 7 x 7
+       concatenate -> 385 x 7 x 7
+       -> ConvTranspose2d(385 -> 192, 5, s2, p2, output_padding 1) -> BatchNorm2d -> ReLU   7 -> 14
+       -> ConvTranspose2d(192 -> 1, 5, s2, p2, output_padding 1) -> tanh                    14 -> 28
+    D  Conv2d(1 -> 32, 3, s2, p1) -> LeakyReLU 0.2 -> Dropout 0.5                          28 -> 14
+       -> Conv2d(32 -> 64, 3, s1, p1) -> BatchNorm2d -> LeakyReLU -> Dropout
+       -> Conv2d(64 -> 128, 3, s2, p1) -> BatchNorm2d -> LeakyReLU -> Dropout              14 -> 7
+       -> Conv2d(128 -> 256, 3, s1, p1) -> BatchNorm2d -> LeakyReLU -> Dropout
+       -> Flatten -> two heads: Dense -> 1 logit (real/fake), Dense -> 10 logits (class)
+
+For 8 x 8 digits the label map is 2 x 2, G's first feature map size (2 -> 4 -> 8); `width`
+scales every channel count (width 32 gives the numbers above; D's 32, 64, 128, 256 and G's
+384 = 12 width, 192 = 6 width).
+"""
+from ..functions import concatenate
+from ..nn import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
+                  LeakyReLU, Module, ReLU, Reshape, Sequential, Tanh)
+from .models import GeneratorBase
+
+
+class ACGANGenerator(GeneratorBase):
+    """(z (m, latent_dim), labels (m,)) -> images (m, channels, image_size, image_size)."""
+
+    def __init__(self, latent_dim=100, num_classes=10, image_size=28, channels=1, width=32,
+                 embed_dim=50, init="default"):
+        if image_size % 4:
+            raise ValueError(f"ACGANGenerator: image_size must be divisible by 4, got {image_size}")
+        s = image_size // 4
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.image_size, self.channels = image_size, channels
+        c0, c1 = 12 * width, 6 * width
+        self.label_map = Sequential(Embedding(num_classes, embed_dim),
+                                    Dense(embed_dim, s * s, init=init), Reshape(1, s, s))
+        self.latent_map = Sequential(Dense(latent_dim, c0 * s * s, init=init), ReLU(),
+                                     Reshape(c0, s, s))
+        self.upsample = Sequential(
+            ConvTranspose2d(c0 + 1, c1, 5, 2, 2, output_padding=1, init=init), BatchNorm2d(c1),
+            ReLU(),
+            ConvTranspose2d(c1, channels, 5, 2, 2, output_padding=1, init=init), Tanh())
+
+    def forward(self, z, labels):
+        # The class enters as one extra feature map beside the 384 made from z.
+        maps = concatenate([self.latent_map(z), self.label_map(labels)], axis=1)
+        return self.upsample(maps)
+
+
+class ACGANDiscriminator(Module):
+    """images -> (logits (m, 1) real vs fake, class_logits (m, num_classes))."""
+
+    def __init__(self, num_classes=10, image_size=28, channels=1, width=32, dropout=0.5,
+                 init="default"):
+        if image_size % 4:
+            raise ValueError(f"ACGANDiscriminator: image_size must be divisible by 4, "
+                             f"got {image_size}")
+        s = image_size // 4
+        self.num_classes, self.image_size, self.channels = num_classes, image_size, channels
+        widths = [width, 2 * width, 4 * width, 8 * width]
+        strides = [2, 1, 2, 1]
+        layers, c_in = [], channels
+        for i, (c_out, stride) in enumerate(zip(widths, strides)):
+            layers.append(Conv2d(c_in, c_out, 3, stride, 1, init=init))
+            if i > 0:
+                layers.append(BatchNorm2d(c_out))
+            layers += [LeakyReLU(0.2), Dropout(dropout)]
+            c_in = c_out
+        self.features = Sequential(*layers, Flatten())
+        self.real_fake = Dense(c_in * s * s, 1, init=init)
+        self.classes = Dense(c_in * s * s, num_classes, init=init)
+
+    def forward(self, x):
+        h = self.features(x)
+        return self.real_fake(h), self.classes(h)

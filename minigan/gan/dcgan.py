@@ -1,0 +1,62 @@
+"""DCGAN (Radford et al. 2015): convolutional G and D for small square images.
+
+For 28 x 28 images (width 64) this is exactly the speed benchmark's W3 network:
+
+    G  z (100) -> Dense(100 -> 128*7*7) -> BatchNorm1d -> ReLU -> Reshape(128, 7, 7)
+       -> ConvTranspose2d(128 -> 64, 4, s2, p1) -> BatchNorm2d -> ReLU         7 -> 14
+       -> ConvTranspose2d(64 -> 1, 4, s2, p1) -> tanh                          14 -> 28
+    D  x (1, 28, 28) -> Conv2d(1 -> 64, 4, s2, p1) -> LeakyReLU 0.2             28 -> 14
+       -> Conv2d(64 -> 128, 4, s2, p1) -> BatchNorm2d -> LeakyReLU 0.2          14 -> 7
+       -> Flatten -> Dense(128*7*7 -> 1)                                       a logit
+
+image_size=8, width=32 gives the smaller pair for scikit-learn's 8 x 8 digits (2 -> 4 -> 8).
+Kernel 4 with stride 2 upsamples evenly (see docs/convolution.md on checkerboard artifacts).
+Weights start as DCGAN's: N(0, 0.02) for conv and dense weights, N(1, 0.02) for BatchNorm scales.
+The G ends in tanh, so images are scaled to [-1, 1].
+"""
+from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
+                  Module, ReLU, Reshape, Sequential, Tanh)
+from .models import GeneratorBase
+
+
+def _check_size(image_size):
+    if image_size % 4:
+        raise ValueError(f"DCGAN: image_size must be divisible by 4 (two stride-2 layers), "
+                         f"got {image_size}")
+    return image_size // 4
+
+
+class DCGANGenerator(GeneratorBase):
+    """z (m, latent_dim) -> images (m, channels, image_size, image_size) in [-1, 1]."""
+
+    def __init__(self, latent_dim=100, image_size=28, channels=1, width=64, init="dcgan"):
+        s = _check_size(image_size)
+        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        wide = 2 * width
+        self.net = Sequential(
+            Dense(latent_dim, wide * s * s, init=init), BatchNorm1d(wide * s * s, init=init),
+            ReLU(), Reshape(wide, s, s),
+            ConvTranspose2d(wide, width, 4, 2, 1, init=init), BatchNorm2d(width, init=init),
+            ReLU(),
+            ConvTranspose2d(width, channels, 4, 2, 1, init=init), Tanh())
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class DCGANDiscriminator(Module):
+    """images (m, channels, image_size, image_size) -> logits (m, 1)."""
+
+    num_classes = 0
+
+    def __init__(self, image_size=28, channels=1, width=64, init="dcgan"):
+        s = _check_size(image_size)
+        self.image_size, self.channels = image_size, channels
+        wide = 2 * width
+        self.net = Sequential(
+            Conv2d(channels, width, 4, 2, 1, init=init), LeakyReLU(0.2),
+            Conv2d(width, wide, 4, 2, 1, init=init), BatchNorm2d(wide, init=init), LeakyReLU(0.2),
+            Flatten(), Dense(wide * s * s, 1, init=init))
+
+    def forward(self, x):
+        return self.net(x)
