@@ -1,5 +1,29 @@
 """The GAN: the two players, their losses, and the training loop (Algorithm 1)."""
+import json
+
+from ..io import load_arrays
+from ..nn.module import CONFIG_KEY
+from .acgan import ACGANDiscriminator, ACGANGenerator
+from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .history import History
 from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
-from .models import Discriminator, Generator
-from .trainer import GANTrainer, NonFiniteLossError
+from .models import Discriminator, Generator, GeneratorBase
+from .trainer import D_UPDATES, GANTrainer, NonFiniteLossError
+
+MODELS = {cls.__name__: cls for cls in (Generator, Discriminator, DCGANGenerator,
+                                        DCGANDiscriminator, ACGANGenerator, ACGANDiscriminator)}
+
+
+def load_model(path, device="cpu"):
+    """Rebuild a network saved with .save() (its class and sizes are stored in the file) and
+    load its weights: e.g. load_model("runs/dcgan_digits/generator.npz").sample(16)."""
+    arrays = load_arrays(path)
+    if CONFIG_KEY not in arrays:
+        raise ValueError(f"load_model: {path} holds weights only (no {CONFIG_KEY}); build the "
+                         f"network yourself and call .load(path)")
+    config = json.loads(str(arrays.pop(CONFIG_KEY)))
+    if config.get("class") not in MODELS:
+        raise ValueError(f"load_model: {path} holds an unknown network {config.get('class')!r}; "
+                         f"known: {sorted(MODELS)}")
+    model = MODELS[config["class"]](**config["kwargs"])
+    return model.load_state_dict(arrays).to(device)

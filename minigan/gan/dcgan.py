@@ -32,6 +32,8 @@ class DCGANGenerator(GeneratorBase):
     def __init__(self, latent_dim=100, image_size=28, channels=1, width=64, init="dcgan"):
         s = _check_size(image_size)
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        self.config = {"class": "DCGANGenerator", "kwargs": dict(
+            latent_dim=latent_dim, image_size=image_size, channels=channels, width=width)}
         wide = 2 * width
         self.net = Sequential(
             Dense(latent_dim, wide * s * s, init=init), BatchNorm1d(wide * s * s, init=init),
@@ -52,6 +54,8 @@ class DCGANDiscriminator(Module):
     def __init__(self, image_size=28, channels=1, width=64, init="dcgan"):
         s = _check_size(image_size)
         self.image_size, self.channels = image_size, channels
+        self.config = {"class": "DCGANDiscriminator", "kwargs": dict(
+            image_size=image_size, channels=channels, width=width)}
         wide = 2 * width
         self.net = Sequential(
             Conv2d(channels, width, 4, 2, 1, init=init), LeakyReLU(0.2),

@@ -73,6 +73,9 @@ class Generator(GeneratorBase):
                  output_activation=None, init="default"):
         self.latent_dim, self.data_dim = latent_dim, data_dim
         self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init)
+        self.config = {"class": "Generator", "kwargs": dict(
+            latent_dim=latent_dim, data_dim=data_dim, hidden=list(hidden), activation=activation,
+            output_activation=output_activation)}
 
     def forward(self, z):
         return self.net(z)
@@ -87,6 +90,8 @@ class Discriminator(Module):
                  init="default"):
         self.data_dim = data_dim
         self.net = mlp([data_dim, *hidden, 1], activation, dropout=dropout, init=init)
+        self.config = {"class": "Discriminator", "kwargs": dict(
+            data_dim=data_dim, hidden=list(hidden), activation=activation, dropout=dropout)}
 
     def forward(self, x):
         return self.net(x)

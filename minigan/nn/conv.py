@@ -81,10 +81,11 @@ class ConvTranspose2d(Module):
         check_image_input(self, x, self.in_channels)
         if x.device != self.weight.device:
             raise_device_mismatch(self, x)
-        out = conv_transpose_output_size(x.shape[2], self.kernel_size, self.stride, self.padding,
-                                         self.output_padding)
-        if out < 1:
-            raise ValueError(f"{self}: output size {out} for input {x.shape[2:]} is not positive")
+        out = [conv_transpose_output_size(n, self.kernel_size, self.stride, self.padding,
+                                          self.output_padding) for n in x.shape[2:]]
+        if min(out) < 1:
+            raise ValueError(f"{self}: output size {tuple(out)} for input {x.shape[2:]} is not "
+                             f"positive")
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                 self.output_padding)
 

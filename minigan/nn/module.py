@@ -9,10 +9,14 @@ Buffers are arrays that belong to the state but are not trained (BatchNorm's run
 statistics): a layer lists their attribute names in ``self.buffers``.
 """
 import contextlib
+import json
 
 from .. import backend
 from ..io import load_arrays, save_arrays
 from ..tensor import Tensor
+
+
+CONFIG_KEY = "__config__"   # where save() stores a module's config (JSON) beside its arrays
 
 
 class Parameter(Tensor):
@@ -176,13 +180,21 @@ class Module:
             module = module[int(part)] if isinstance(module, (list, tuple)) else getattr(module, part)
         return module, attr
 
+    config = None       # a module that can be rebuilt from a file sets {"class": ..., "kwargs": ...}
+
     def save(self, path):
-        """Write state_dict() to an .npz file (atomically: the old file survives a crash)."""
-        save_arrays(path, self.state_dict())
+        """Write state_dict() (and the config, if any) to an .npz file, atomically: the old
+        file survives a crash."""
+        arrays = self.state_dict()
+        if self.config is not None:
+            arrays[CONFIG_KEY] = backend.to_numpy(json.dumps(self.config))
+        save_arrays(path, arrays)
 
     def load(self, path):
         """Load parameters saved with save(); returns self."""
-        return self.load_state_dict(load_arrays(path))
+        arrays = load_arrays(path)
+        arrays.pop(CONFIG_KEY, None)
+        return self.load_state_dict(arrays)
 
     def __repr__(self):
         children = list(self.named_children())
