@@ -34,6 +34,11 @@ def save_arrays(path, arrays):
     atomic_write(path, lambda f: numpy.savez(f, **arrays))
 
 
+def save_array(path, array):
+    """Save one host array as a .npy file, atomically."""
+    atomic_write(path, lambda f: numpy.save(f, array))
+
+
 def load_arrays(path):
     """Load an .npz file written by save_arrays into a {name: NumPy array} dict."""
     with numpy.load(os.fspath(path), allow_pickle=False) as npz:

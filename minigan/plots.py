@@ -80,3 +80,28 @@ def plot_history(history, path, title=None):
     if title:
         fig.suptitle(title)
     _save(fig, path)
+
+
+def plot_image_grid(images, path, columns=8, row_labels=None, title=None):
+    """Images (n, C, H, W) in [-1, 1] as a grid, `columns` per row; row_labels name the rows
+    (an AC-GAN's grid has one row per class)."""
+    images = _host(images)
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(0.9 * columns + (1.2 if row_labels else 0),
+                                                     0.9 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        if i < n:
+            picture = (images[i].transpose(1, 2, 0) + 1) / 2          # [-1, 1] -> [0, 1], HWC
+            ax.imshow(picture[:, :, 0] if c == 1 else picture.clip(0, 1), cmap="gray_r"
+                      if c == 1 else None, vmin=0, vmax=1, interpolation="nearest")
+    if row_labels:
+        for row, label in zip(axes, row_labels):
+            row[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)

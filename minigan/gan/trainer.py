@@ -24,6 +24,7 @@ from .. import backend
 from ..functions import stable_sigmoid
 from ..io import load_arrays, save_arrays
 from ..optim import Adam
+from ..progress import ProgressBar, format_duration
 from ..random import Random, default_random
 from ..tensor import Tensor, no_grad
 from .history import History
@@ -179,7 +180,7 @@ class GANTrainer:
     # --- the loop ------------------------------------------------------------------------------
     def train(self, data, epochs, batch_size, *, labels=None, log_every=None, log=print,
               on_epoch=None, callback_every=1, checkpoint_dir=None, checkpoint_every=None,
-              start_epoch=1):
+              start_epoch=1, progress=False):
         """Run floor(N / batch_size) * epochs steps of Algorithm 1 on `data` (N, ...): vectors
         (N, features) or images (N, C, H, W); `labels` (N,) integers for a conditional pair.
 
@@ -190,6 +191,7 @@ class GANTrainer:
         Before either, the losses are checked for NaN/inf: training stops at the first bad
         step, and the files saved before it stay intact.
         start_epoch: to resume (see load_checkpoint), the first epoch to run; epochs is the last.
+        progress: also draw a live progress bar (rate, time left) on an interactive terminal.
         """
         data = self._check_data(data, batch_size)
         labels = self._check_labels(labels, len(data))
@@ -202,6 +204,7 @@ class GANTrainer:
         flush_every = min(log_every or steps_per_epoch, steps_per_epoch)
         buffer = self.xp.empty((flush_every, len(self.history.names) - 1), dtype="float32")
         filled, start, t0 = 0, self.steps_done, time.perf_counter()
+        bar = ProgressBar(total) if progress else None
         self.G.train()
         self.D.train()
         for epoch in range(start_epoch, epochs + 1):
@@ -214,9 +217,13 @@ class GANTrainer:
                 if filled == flush_every or done == total:
                     self._flush(buffer, filled)
                     filled = 0
+                if bar is not None:
+                    bar.update(done)
                 if log_every and (done % log_every == 0 or done == total):
                     self._flush(buffer, filled)
                     filled = 0
+                    if bar is not None:
+                        bar.clear()
                     self._log_line(log, done, total, epoch, epochs, time.perf_counter() - t0)
             last = epoch == epochs
             callback = on_epoch is not None and (epoch % callback_every == 0 or last)
@@ -353,10 +360,5 @@ class GANTrainer:
         eta = (total - done) * elapsed / done
         log(f">{done:{len(str(total))}d}/{total} (epoch {epoch}/{epochs}) {losses}  "
             f"D(x)={h.last('d_x'):.3f} D(G(z))={h.last('d_g_z'):.3f}  "
-            f"[{rate:.2f} ms/step, {_duration(elapsed)} elapsed, {_duration(eta)} left]")
-
-
-def _duration(seconds):
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+            f"[{rate:.2f} ms/step, {format_duration(elapsed)} elapsed, "
+            f"{format_duration(eta)} left]")

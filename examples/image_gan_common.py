@@ -1,0 +1,130 @@
+"""What the two image-GAN examples share: the command line, the data, and the run's outputs.
+
+dcgan_mnist.py and acgan_fashion_mnist.py differ only in their networks and training recipe;
+everything else is here, so each example reads as "which G, which D, which loop settings".
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import minigan  # noqa: E402
+from minigan import images as image_data  # noqa: E402
+from minigan.io import atomic_write  # noqa: E402
+from minigan.plots import plot_history, plot_image_grid  # noqa: E402
+from minigan.tensor import Tensor  # noqa: E402
+
+
+def parse_args(description, kind, argv=None, epochs=100, batch_size=64):
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--data", default=os.path.join("data", kind),
+                        help=f"folder with the {kind} IDX files (train-images-idx3-ubyte.gz...)")
+    source.add_argument("--digits", action="store_true",
+                        help="use scikit-learn's 8x8 digits instead (offline, 1797 images)")
+    source.add_argument("--synthetic", type=int, metavar="N",
+                        help="N random 28x28 images with random labels: for timing only")
+    p.add_argument("--download", action="store_true",
+                   help="download the IDX files into --data first (digests are checked)")
+    p.add_argument("--subset", type=int, metavar="N", help="train on a random N images only")
+    p.add_argument("--device", choices=("cpu", "gpu"),
+                   default=os.environ.get("MINIGAN_DEVICE", "cpu"))
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate, betas (0.5, 0.999)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample-every", type=int, default=10, metavar="EPOCHS",
+                   help="save an image grid, the generator and a full checkpoint this often")
+    p.add_argument("--log-every", type=int, default=None, metavar="STEPS",
+                   help="steps between log lines (default: about 20 per run)")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue from a checkpoint.npz written by an earlier run")
+    p.add_argument("--out", default=None, help="output folder")
+    args = p.parse_args(argv)
+    args.kind = kind
+    return args
+
+
+def load_images(args):
+    """(images, labels, class names, image size) on args.device, as the arguments ask."""
+    if args.digits:
+        x, y = image_data.load_digits(args.device)
+        names = image_data.DIGIT_CLASSES
+    elif args.synthetic:
+        rng = minigan.Random(args.seed, args.device)
+        x, y = rng.uniform((args.synthetic, 1, 28, 28), -1.0, 1.0), rng.integers(0, 10, args.synthetic)
+        names = image_data.DIGIT_CLASSES
+    else:
+        if args.download:
+            image_data.download_mnist(args.data, kind=args.kind)
+        x, y = image_data.load_mnist(args.data, "train", kind=args.kind, device=args.device)
+        names = image_data.FASHION_CLASSES if args.kind == "fashion" else image_data.DIGIT_CLASSES
+    if args.subset:
+        if not 0 < args.subset <= len(x):
+            raise ValueError(f"--subset must be in 1..{len(x)}, got {args.subset}")
+        rng = minigan.Random(args.seed, args.device)
+        keep = rng.xp.argsort(rng.uniform((len(x),), dtype="float64"))[:args.subset]
+        x, y = x[keep], y[keep]
+    return x, y, names, x.shape[-1]
+
+
+def run(args, name, trainer, images, labels, class_names, conditional):
+    """Train, saving an image grid, the generator and a full checkpoint every --sample-every
+    epochs and at the end; then the loss curves and run.json. Returns the run's record."""
+    out = args.out or os.path.join("runs", name)
+    G = trainer.G
+    start_epoch = 1
+    if args.resume:
+        start_epoch = trainer.load_checkpoint(args.resume) + 1
+        print(f"resumed from {args.resume}: epoch {start_epoch - 1} done, "
+              f"step {trainer.steps_done}")
+    steps = (len(images) // args.batch_size) * (args.epochs - start_epoch + 1)
+    print(f"minigan: {name} on {len(images)} images {tuple(images.shape[1:])}, device "
+          f"{args.device}; G {G.num_parameters():,} and D {trainer.D.num_parameters():,} "
+          f"parameters; epochs {start_epoch}..{args.epochs}, {steps} steps; writing to {out}/")
+
+    # Fixed inputs for every grid, so grids at different epochs are comparable.
+    rng = minigan.Random(args.seed + 1, args.device)
+    if conditional:              # one row per class, the same z along each column
+        columns = 10
+        z = Tensor(rng.xp.tile(G.sample_latent(columns, rng).data, (G.num_classes, 1)))
+        grid_labels = Tensor(rng.xp.repeat(rng.xp.arange(G.num_classes), columns))
+        row_labels = list(class_names)
+    else:
+        columns, z, grid_labels, row_labels = 8, G.sample_latent(64, rng), None, None
+
+    def save_grid(trainer, epoch):
+        if epoch % args.sample_every == 0 or epoch == args.epochs:
+            plot_image_grid(G.sample_with(z, grid_labels),
+                            os.path.join(out, f"samples_epoch_{epoch:03d}.png"), columns,
+                            row_labels, title=f"{name}, epoch {epoch}")
+
+    t0 = time.perf_counter()
+    trainer.train(images, args.epochs, args.batch_size, labels=labels if conditional else None,
+                  log_every=args.log_every or max(1, steps // 20), on_epoch=save_grid,
+                  checkpoint_dir=out, checkpoint_every=args.sample_every,
+                  start_epoch=start_epoch, progress=True)
+    seconds = time.perf_counter() - t0
+    plot_history(trainer.history, os.path.join(out, "curves.png"), title=name)
+    epochs_run = args.epochs - start_epoch + 1
+    record = {"args": vars(args), "steps": steps, "seconds": round(seconds, 1),
+              "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
+              "ms_per_step": round(1e3 * seconds / max(steps, 1), 2)}
+    atomic_write(os.path.join(out, "run.json"),
+                 lambda f: f.write(json.dumps(record, indent=2).encode()))
+    print(f"done: {seconds:.1f} s, {record['seconds_per_epoch']} s/epoch, "
+          f"{record['ms_per_step']} ms/step. Grids, generator.npz, checkpoint.npz and curves.png "
+          f"are in {out}/; sample with: python -m minigan.sample {out}/generator.npz")
+    return record
+
+
+def main_guard(main):
+    """Run main(), turning bad settings and missing files into one clear line."""
+    try:
+        main()
+    except (ValueError, TypeError, OSError, ImportError, minigan.DeviceError) as error:
+        sys.exit(f"{os.path.basename(sys.argv[0])}: error: {error}")
