@@ -21,7 +21,7 @@ def main(argv=None):
     args = parse_args(__doc__.split("\n")[0], "fashion", argv)
     images, labels, names, size = load_images(args)
     minigan.manual_seed(args.seed)
-    width = 32 if size == 28 else 8                    # 32: the tutorial's channel counts
+    width = args.width or (32 if size == 28 else 8)    # 32: the tutorial's channel counts
     G = ACGANGenerator(latent_dim=100, num_classes=10, image_size=size, width=width)
     D = ACGANDiscriminator(num_classes=10, image_size=size, width=width)
     G, D = G.to(args.device), D.to(args.device)

@@ -18,7 +18,7 @@ def main(argv=None):
     args = parse_args(__doc__.split("\n")[0], "mnist", argv)
     images, labels, names, size = load_images(args)
     minigan.manual_seed(args.seed)
-    width = 64 if size == 28 else 32                  # 64: DCGAN's 28x28 pair; 32 for 8x8
+    width = args.width or (64 if size == 28 else 32)  # 64: DCGAN's 28x28 pair; 32 for 8x8
     G = DCGANGenerator(latent_dim=100, image_size=size, width=width).to(args.device)
     D = DCGANDiscriminator(image_size=size, width=width).to(args.device)
     # Algorithm 1 as written: each D update sees m real and m generated images (two passes,

@@ -36,6 +36,9 @@ def parse_args(description, kind, argv=None, epochs=100, batch_size=64):
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=batch_size)
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate, betas (0.5, 0.999)")
+    p.add_argument("--width", type=int, default=None,
+                   help="channel width of both networks (default: the paper's for 28x28 images, "
+                        "a smaller one for 8x8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-every", type=int, default=10, metavar="EPOCHS",
                    help="save an image grid, the generator and a full checkpoint this often")

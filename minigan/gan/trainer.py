@@ -22,14 +22,14 @@ import time
 
 from .. import backend
 from ..functions import stable_sigmoid
-from ..io import load_arrays, save_arrays
 from ..optim import Adam
 from ..progress import ProgressBar, format_duration
-from ..random import Random, default_random
+from ..random import Random
 from ..tensor import Tensor, no_grad
-from .history import History
 from ..losses import sigmoid_binary_cross_entropy as bce
 from ..losses import softmax_cross_entropy
+from .checkpoint import load_checkpoint, save_checkpoint
+from .history import History
 from .losses import GENERATOR_LOSSES, generator_loss
 
 
@@ -239,56 +239,12 @@ class GANTrainer:
         return self.history
 
     def save_checkpoint(self, folder, epoch):
-        """Write to `folder`, each file atomically (a crash mid-save leaves the previous file):
-        generator.npz and discriminator.npz (the networks, for sampling), history.csv, and
-        checkpoint.npz: everything needed to resume (both networks, both optimisers' states,
-        the step and epoch, the history and the random generator's position)."""
-        self.G.save(os.path.join(folder, "generator.npz"))
-        self.D.save(os.path.join(folder, "discriminator.npz"))
-        self.history.save_csv(os.path.join(folder, "history.csv"))
-        arrays = {"steps_done": self.steps_done, "epoch": epoch, "seed": self.rng.seed or 0}
-        parts = {"G": self.G.state_dict(), "D": self.D.state_dict(),
-                 "g_optimizer": self.g_optimizer.state_dict(),
-                 "d_optimizer": self.d_optimizer.state_dict(), "history": self.history.columns}
-        for prefix, part in parts.items():
-            arrays.update({f"{prefix}/{name}": value for name, value in part.items()})
-        # Two generators: the trainer's (noise, minibatches) and the device's default one, which
-        # draws the dropout masks of layers given no generator of their own.
-        generators = (("rng_state", self.rng), ("default_rng_state", default_random(self.device)))
-        for name, rng in generators:
-            state = rng.get_state()
-            if state is not None:
-                arrays[name] = state
-        save_arrays(os.path.join(folder, "checkpoint.npz"),
-                    {name: backend.to_numpy(value) for name, value in arrays.items()})
+        """Save the networks, the history and a full checkpoint.npz to `folder` (checkpoint.py)."""
+        save_checkpoint(self, folder, epoch)
 
     def load_checkpoint(self, path):
-        """Restore a checkpoint.npz written by save_checkpoint; returns the epoch it was saved
-        at, so that train(..., start_epoch=epoch + 1) continues the run."""
-        arrays = load_arrays(path)
-
-        def part(prefix):
-            return {name[len(prefix) + 1:]: value for name, value in arrays.items()
-                    if name.startswith(prefix + "/")}
-
-        self.G.load_state_dict(part("G"))
-        self.D.load_state_dict(part("D"))
-        self.g_optimizer.load_state_dict(part("g_optimizer"))
-        self.d_optimizer.load_state_dict(part("d_optimizer"))
-        self.steps_done = int(arrays["steps_done"])
-        history = part("history")
-        if set(history) != set(self.history.names):
-            raise ValueError(f"GANTrainer.load_checkpoint: {path} holds the history columns "
-                             f"{sorted(history)}, this trainer records {list(self.history.names)}")
-        for name in self.history.names:
-            self.history.columns[name] = history[name].tolist()
-        # Without a saved position (a GPU run), reseed from the seed and the step: different
-        # draws from an uninterrupted run, but reproducible for the same checkpoint.
-        for name, rng, salt in (("rng_state", self.rng, 0),
-                                ("default_rng_state", default_random(self.device), 1)):
-            state = str(arrays[name]) if name in arrays else None
-            rng.set_state(state, fallback_seed=(int(arrays["seed"]), self.steps_done, salt))
-        return int(arrays["epoch"])
+        """Restore a checkpoint.npz; returns its epoch, for train(..., start_epoch=epoch + 1)."""
+        return load_checkpoint(self, path)
 
     def _check_data(self, data, batch_size):
         if isinstance(data, Tensor):

@@ -1,0 +1,66 @@
+"""Checkpoints: everything a run needs to continue where it stopped.
+
+checkpoint.npz holds both networks, both optimisers' states (Adam's moments and step counts),
+the step and epoch, the history, and the positions of the random generators (the trainer's, for
+noise and minibatches, and the device's default one, for dropout masks). On the CPU a resumed run
+then reproduces the uninterrupted one exactly. Every file is written atomically.
+"""
+import os
+
+from .. import backend
+from ..io import load_arrays, save_arrays
+from ..random import default_random
+
+
+def save_checkpoint(trainer, folder, epoch):
+    """Write to `folder`, each file atomically (a crash mid-save leaves the previous file):
+    generator.npz and discriminator.npz (the networks, for sampling), history.csv, and
+    checkpoint.npz: everything needed to resume (both networks, both optimisers' states,
+    the step and epoch, the history and the random generator's position)."""
+    trainer.G.save(os.path.join(folder, "generator.npz"))
+    trainer.D.save(os.path.join(folder, "discriminator.npz"))
+    trainer.history.save_csv(os.path.join(folder, "history.csv"))
+    arrays = {"steps_done": trainer.steps_done, "epoch": epoch, "seed": trainer.rng.seed or 0}
+    parts = {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(),
+             "g_optimizer": trainer.g_optimizer.state_dict(),
+             "d_optimizer": trainer.d_optimizer.state_dict(), "history": trainer.history.columns}
+    for prefix, part in parts.items():
+        arrays.update({f"{prefix}/{name}": value for name, value in part.items()})
+    # Two generators: the trainer's (noise, minibatches) and the device's default one, which
+    # draws the dropout masks of layers given no generator of their own.
+    generators = (("rng_state", trainer.rng), ("default_rng_state", default_random(trainer.device)))
+    for name, rng in generators:
+        state = rng.get_state()
+        if state is not None:
+            arrays[name] = state
+    save_arrays(os.path.join(folder, "checkpoint.npz"),
+                {name: backend.to_numpy(value) for name, value in arrays.items()})
+
+
+def load_checkpoint(trainer, path):
+    """Restore a checkpoint.npz written by save_checkpoint; returns the epoch it was saved
+    at, so that train(..., start_epoch=epoch + 1) continues the run."""
+    arrays = load_arrays(path)
+
+    def part(prefix):
+        return {name[len(prefix) + 1:]: value for name, value in arrays.items()
+                if name.startswith(prefix + "/")}
+
+    trainer.G.load_state_dict(part("G"))
+    trainer.D.load_state_dict(part("D"))
+    trainer.g_optimizer.load_state_dict(part("g_optimizer"))
+    trainer.d_optimizer.load_state_dict(part("d_optimizer"))
+    trainer.steps_done = int(arrays["steps_done"])
+    history = part("history")
+    if set(history) != set(trainer.history.names):
+        raise ValueError(f"GANTrainer.load_checkpoint: {path} holds the history columns "
+                         f"{sorted(history)}, this trainer records {list(trainer.history.names)}")
+    for name in trainer.history.names:
+        trainer.history.columns[name] = history[name].tolist()
+    # Without a saved position (a GPU run), reseed from the seed and the step: different
+    # draws from an uninterrupted run, but reproducible for the same checkpoint.
+    for name, rng, salt in (("rng_state", trainer.rng, 0),
+                            ("default_rng_state", default_random(trainer.device), 1)):
+        state = str(arrays[name]) if name in arrays else None
+        rng.set_state(state, fallback_seed=(int(arrays["seed"]), trainer.steps_done, salt))
+    return int(arrays["epoch"])
