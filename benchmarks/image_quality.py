@@ -59,7 +59,7 @@ NUM_CLASSES = 10
 IMAGE_SHAPE = (1, 8, 8)              # scikit-learn's digits: one channel, 8x8
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 COVERED_SHARE = 0.5 / NUM_CLASSES    # a class is "covered" with at least half its fair share
-EPOCHS, QUICK_EPOCHS = 20, 3         # classifier training (about 2 s an epoch on a CPU)
+EPOCHS, QUICK_EPOCHS = 20, 3         # classifier training (20 epochs: seconds on a CPU)
 META_KEY = "__meta__"                # where the classifier cache keeps its settings
 
 

@@ -225,3 +225,19 @@ def test_on_digits_d_learns_to_tell_and_then_g_learns_to_fool_it():
         trainer.generator_step(32)
     after = g_loss()
     assert after < 0.7 * before, (before, after)
+
+
+def test_load_model_rebuilds_any_saved_network_without_touching_the_random_stream(tmp_path):
+    from minigan.gan import load_model
+    G = ACGANGenerator(latent_dim=4, image_size=8, width=2)
+    G.save(tmp_path / "g.npz")
+    minigan.manual_seed(7)
+    expected = minigan.random.default_random("cpu").normal((3,))
+    minigan.manual_seed(7)
+    H = load_model(tmp_path / "g.npz")
+    assert np.array_equal(minigan.random.default_random("cpu").normal((3,)), expected)
+    assert type(H) is ACGANGenerator and H.config == G.config
+    z, labels = G.sample_latent(3), G.sample_labels(3)
+    assert np.array_equal(H.sample_with(z, labels).numpy(), G.sample_with(z, labels).numpy())
+    DCGANDiscriminator(image_size=8, width=2).save(tmp_path / "d.npz")
+    assert type(load_model(tmp_path / "d.npz")) is DCGANDiscriminator

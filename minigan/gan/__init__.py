@@ -3,6 +3,7 @@ import json
 
 from ..io import load_arrays
 from ..nn.module import CONFIG_KEY
+from ..random import default_random
 from .acgan import ACGANDiscriminator, ACGANGenerator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .history import History
@@ -25,5 +26,10 @@ def load_model(path, device="cpu"):
     if config.get("class") not in MODELS:
         raise ValueError(f"load_model: {path} holds an unknown network {config.get('class')!r}; "
                          f"known: {sorted(MODELS)}")
+    # Building a network draws initial weights from the default generator; put its position
+    # back afterwards, so that loading a model does not change the random numbers that follow.
+    rng = default_random("cpu")
+    position = rng.get_state()
     model = MODELS[config["class"]](**config["kwargs"])
+    rng.set_state(position)
     return model.load_state_dict(arrays).to(device)

@@ -35,7 +35,7 @@ class ACGANGenerator(GeneratorBase):
         self.image_size, self.channels = image_size, channels
         self.config = {"class": "ACGANGenerator", "kwargs": dict(
             latent_dim=latent_dim, num_classes=num_classes, image_size=image_size,
-            channels=channels, width=width, embed_dim=embed_dim)}
+            channels=channels, width=width, embed_dim=embed_dim, init=init)}
         c0, c1 = 12 * width, 6 * width
         self.label_map = Sequential(Embedding(num_classes, embed_dim),
                                     Dense(embed_dim, s * s, init=init), Reshape(1, s, s))
@@ -64,7 +64,7 @@ class ACGANDiscriminator(Module):
         self.num_classes, self.image_size, self.channels = num_classes, image_size, channels
         self.config = {"class": "ACGANDiscriminator", "kwargs": dict(
             num_classes=num_classes, image_size=image_size, channels=channels, width=width,
-            dropout=dropout)}
+            dropout=dropout, init=init)}
         widths = [width, 2 * width, 4 * width, 8 * width]
         strides = [2, 1, 2, 1]
         layers, c_in = [], channels

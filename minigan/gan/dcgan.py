@@ -33,7 +33,7 @@ class DCGANGenerator(GeneratorBase):
         s = _check_size(image_size)
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
         self.config = {"class": "DCGANGenerator", "kwargs": dict(
-            latent_dim=latent_dim, image_size=image_size, channels=channels, width=width)}
+            latent_dim=latent_dim, image_size=image_size, channels=channels, width=width, init=init)}
         wide = 2 * width
         self.net = Sequential(
             Dense(latent_dim, wide * s * s, init=init), BatchNorm1d(wide * s * s, init=init),
@@ -55,7 +55,7 @@ class DCGANDiscriminator(Module):
         s = _check_size(image_size)
         self.image_size, self.channels = image_size, channels
         self.config = {"class": "DCGANDiscriminator", "kwargs": dict(
-            image_size=image_size, channels=channels, width=width)}
+            image_size=image_size, channels=channels, width=width, init=init)}
         wide = 2 * width
         self.net = Sequential(
             Conv2d(channels, width, 4, 2, 1, init=init), LeakyReLU(0.2),

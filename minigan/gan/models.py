@@ -75,7 +75,7 @@ class Generator(GeneratorBase):
         self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init)
         self.config = {"class": "Generator", "kwargs": dict(
             latent_dim=latent_dim, data_dim=data_dim, hidden=list(hidden), activation=activation,
-            output_activation=output_activation)}
+            output_activation=output_activation, init=init)}
 
     def forward(self, z):
         return self.net(z)
@@ -91,7 +91,8 @@ class Discriminator(Module):
         self.data_dim = data_dim
         self.net = mlp([data_dim, *hidden, 1], activation, dropout=dropout, init=init)
         self.config = {"class": "Discriminator", "kwargs": dict(
-            data_dim=data_dim, hidden=list(hidden), activation=activation, dropout=dropout)}
+            data_dim=data_dim, hidden=list(hidden), activation=activation, dropout=dropout,
+            init=init)}
 
     def forward(self, x):
         return self.net(x)
