@@ -1,0 +1,118 @@
+"""benchmarks/speed.py: its workloads are the networks the spec names (parameter counts, and the
+same outputs as the PyTorch networks given the same weights, where PyTorch is installed), one
+training step runs, the script runs end to end with minigan alone, and --device gpu skips
+cleanly without CuPy. PyTorch is a benchmark-only dependency: its tests skip without it."""
+import importlib.util
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from minigan import Tensor, backend
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
+                      "speed.py")
+
+
+@pytest.fixture(scope="module")
+def speed():
+    spec = importlib.util.spec_from_file_location("speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def mlp(sizes):
+    return sum(dense(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+EXPECTED = {   # (G, D) parameter counts, from the spec's layer lists
+    "W1": (mlp([2, 16, 32, 2]), mlp([2, 256, 128, 64, 1])),
+    "W2": (mlp([2, 128, 128, 128, 2]), mlp([2, 128, 128, 128, 1])),
+    "W3": (dense(100, 6272) + 2 * 6272 + (128 * 64 * 16 + 64) + 2 * 64 + (64 * 16 + 1),
+           (64 * 16 + 64) + (64 * 128 * 16 + 128) + 2 * 128 + dense(6272, 1)),
+}
+
+
+@pytest.mark.parametrize("name", ["W1", "W2", "W3"])
+def test_workload_networks_and_one_step(speed, name):
+    G, D, trainer, data = speed.build_minigan(name)
+    assert (G.num_parameters(), D.num_parameters()) == EXPECTED[name]
+    w = speed.WORKLOADS[name]
+    assert data.dtype == np.float32 and len(data) == w["n_data"]
+    assert trainer.g_optimizer.lr == w["lr"] and (trainer.d_optimizer.b1,
+                                                  trainer.d_optimizer.b2) == w["betas"]
+    record = trainer.train_step(data, w["batch"])
+    assert all(math.isfinite(float(v)) for v in record)
+
+
+@pytest.mark.parametrize("name", ["W1", "W2", "W3"])
+def test_torch_networks_compute_the_same(speed, name):
+    torch = pytest.importorskip("torch")
+    G, D, _, data = speed.build_minigan(name)
+    tG, tD = speed.build_torch_networks(name)
+    speed.copy_minigan_to_torch(G, tG)
+    speed.copy_minigan_to_torch(D, tD)
+    # W1's D has dropout: compare in eval mode there (dropout off; no BatchNorm in W1).
+    for net in (G, D, tG, tD):
+        net.train(name != "W1")
+    z = np.random.default_rng(0).standard_normal((16, w_latent(speed, name))).astype("float32")
+    x = data[:16]
+    with torch.no_grad():
+        for mine, theirs, inp in ((G, tG, z), (D, tD, x)):
+            out = mine(Tensor(inp)).data
+            ref = theirs(torch.from_numpy(inp)).numpy()
+            np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+
+
+def w_latent(speed, name):
+    return speed.WORKLOADS[name]["latent"]
+
+
+def test_torch_step_runs(speed):
+    pytest.importorskip("torch")
+    _, _, step, _ = speed.build_torch("W1")
+    assert all(math.isfinite(float(v)) for v in step())
+
+
+def test_arguments(speed):
+    args = speed.parse_args(["--workloads", "w1,W3", "--quick", "--threads", "2"])
+    assert args.workloads == ["W1", "W3"] and args.repeats == 3 and args.threads == 2
+    assert speed.result_name(args) == "speed_cpu_t2_W1W3_quick"
+    with pytest.raises(SystemExit):
+        speed.parse_args(["--workloads", "W4"])
+    with pytest.raises(SystemExit):
+        speed.parse_args(["--engines", "jax"])
+
+
+def test_runs_end_to_end_with_minigan_alone(speed, tmp_path):
+    lines = []
+    records = speed.main(["--workloads", "W1", "--engines", "minigan", "--repeats", "2",
+                          "--block", "0.02", "--quick", "--out", str(tmp_path)],
+                         log=lines.append)
+    (rec,) = records
+    mg = rec["engines"]["minigan"]
+    assert len(mg["ms_per_step_blocks"]) == 2 and mg["ms_per_step"]["median"] > 0
+    assert mg["env"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert mg["memory"]["peak_bytes"] > 0
+    md = (tmp_path / "speed_cpu_t1_W1_quick.md").read_text()
+    assert "| W1 sine MLP (m=32) |" in md and "skipped" not in md.split("\n\n")[1]
+    saved = json.loads((tmp_path / "speed_cpu_t1_W1_quick.json").read_text())
+    assert saved["workloads"][0]["engines"]["minigan"]["info"]["numpy"] == np.__version__
+    assert "model name" in saved["system"]["cpu"] or saved["system"]["cpu"]
+
+
+@pytest.mark.skipif(backend.gpu_available(), reason="a GPU is present: nothing to skip")
+def test_gpu_without_cupy_skips_clearly(speed, tmp_path):
+    lines = []
+    assert speed.main(["--device", "gpu", "--workloads", "W1", "--engines", "minigan",
+                       "--quick", "--out", str(tmp_path)], log=lines.append) is None
+    text = "\n".join(lines)
+    assert "SKIPPED" in text and "CuPy" in text
+    assert not list(tmp_path.iterdir())
