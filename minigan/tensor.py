@@ -48,6 +48,24 @@ def is_grad_enabled():
     return _grad_enabled
 
 
+# --- the tracer's hook ----------------------------------------------------------------------------
+# None, or a function hook(tensor, grad) that backward() calls for every tensor it reaches, in
+# the order it processes them, with the tensor's complete gradient. One `is not None` test per
+# node when unused.
+_backward_hook = None
+
+
+@contextlib.contextmanager
+def backward_hook(hook):
+    """Within the block, call hook(tensor, grad) for every tensor each backward() reaches."""
+    global _backward_hook
+    previous, _backward_hook = _backward_hook, hook
+    try:
+        yield
+    finally:
+        _backward_hook = previous
+
+
 class Tensor:
     """An array plus what autograd needs: ``grad``, ``requires_grad`` and ``creator``."""
 
@@ -159,6 +177,8 @@ class Tensor:
         while ready:
             t = ready.pop()
             gy = grads.pop(id(t))
+            if _backward_hook is not None:          # the tracer's one way in (minigan.trace)
+                _backward_hook(t, gy)
             f = t.creator
             if f is None:
                 # A leaf: accumulate (see the module docstring for why accumulate).

@@ -320,3 +320,18 @@ def test_same_computation_twice_gives_identical_numbers(device):
     numpy.testing.assert_array_equal(first[1], second[1])
     numpy.testing.assert_array_equal(first[2], second[2])
     assert numpy.any(first[1] != 0)          # the comparison is not vacuous
+
+
+def test_backward_hook_sees_every_tensor_once_with_its_complete_gradient():
+    from minigan.tensor import backward_hook
+    a = minigan.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 3.0
+    c = (b + b).sum()                    # b is used twice: its gradient must arrive summed
+    seen = []
+    with backward_hook(lambda t, g: seen.append((t, g.copy()))):
+        c.backward()
+    assert [t for t, _ in seen] == [c, b, a]
+    assert seen[1][1].tolist() == [2.0, 2.0] and seen[2][1].tolist() == [6.0, 6.0]
+    seen.clear()
+    c.backward()                         # outside the block: no calls
+    assert seen == []
