@@ -4,6 +4,11 @@
 holds the update rule. Updates write into ``p.data`` in place (the Tensor objects the model holds
 are the same ones the optimiser holds). A GAN has two optimisers, one per network: the G
 optimiser cannot move D's weights, whatever gradients D's parameters may carry.
+
+Because the update is in place, ``step()`` also calls ``p.mark_modified()`` on each updated
+parameter: a graph built before the step still holds the old arrays' *objects*, now with new
+values, and backward() through it raises instead of returning a gradient for weights that no
+longer exist (see minigan/tensor.py). A subclass that overrides step() must do the same.
 """
 import math
 
@@ -32,6 +37,7 @@ class Optimizer:
         for p in self.params:
             if p.grad is not None:
                 self.update_one(p)
+                p.mark_modified()   # p.data changed in place: graphs that used it are stale
 
     def update_one(self, p):
         raise NotImplementedError

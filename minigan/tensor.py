@@ -22,6 +22,24 @@ When do gradients accumulate, and when are they cleared?
 
 Gradient arrays are never modified in place, by the engine or the optimisers, so one array may
 safely be shared (``add`` hands the same ``gy`` to both of its inputs).
+
+Why the version counter? Functions keep their input *arrays* for backward (Linear keeps W to
+compute dL/dx = gy W^T). An optimiser step updates ``p.data`` in place, so a step taken between a
+forward pass and its backward() changes the arrays the graph saved: the gradient would be
+computed from the new weights, not the ones that produced the loss, and nothing would look
+wrong. So every in-place update minigan makes (optimiser steps, ``Module.load_state_dict``/
+``to``/``astype``) goes through ``Tensor.mark_modified()``, and backward() refuses to run through
+a Function whose inputs were modified after it used them, naming the tensor. The classic GAN
+mistake it catches: calling ``d_optimizer.step()`` before ``loss_g.backward()`` on a graph that
+went through D.
+
+How, cheaply: a global counter ``_clock`` ticks at every in-place update, and the tensor notes
+the tick (``_changed_at``) beside its own count of updates (``_version``). A Function notes the
+clock when it records the graph (``recorded_at``): an input changed after that iff its
+``_changed_at > recorded_at``. backward() compares one number per Function (recorded_at against
+the clock now) and looks at the inputs only when something has changed since; in a correct loop
+nothing has, so the guard costs two attribute accesses per operation, not a list of versions
+per operation (which measured ~3 % of a small MLP step).
 """
 import contextlib
 
@@ -48,6 +66,11 @@ def is_grad_enabled():
     return _grad_enabled
 
 
+# --- the version clock (see the module docstring) ------------------------------------------------
+# Ticks at every in-place update made through Tensor.mark_modified(). Only ever increases.
+_clock = 0
+
+
 # --- the tracer's hook ----------------------------------------------------------------------------
 # None, or a function hook(tensor, grad) that backward() calls for every tensor it reaches, in
 # the order it processes them, with the tensor's complete gradient. One `is not None` test per
@@ -67,10 +90,22 @@ def backward_hook(hook):
 
 
 class Tensor:
-    """An array plus what autograd needs: ``grad``, ``requires_grad`` and ``creator``."""
+    """An array plus what autograd needs: ``grad``, ``requires_grad`` and ``creator``.
+
+    ``_version`` counts the in-place updates minigan made to ``data`` (see the module docstring),
+    ``_changed_at`` is the version clock's tick at the last one; both are class attributes 0
+    until the first update gives the tensor its own, so creating a tensor costs nothing extra.
+    Writing into ``t.data`` yourself (``t.data += 1``, ``t.data[0] = 5``, ``t.data = other``)
+    cannot be detected: minigan does not watch the array. Code that does so between a forward
+    pass and its backward() should call ``t.mark_modified()`` after, as the optimisers do, to
+    get the same protection.
+    """
 
     # Let ``numpy_array * tensor`` call Tensor.__rmul__ instead of NumPy looping over the tensor.
     __array_ufunc__ = None
+
+    _version = 0      # in-place updates so far; an instance attribute from the first one on
+    _changed_at = 0   # the version clock at the last of them
 
     def __init__(self, data, requires_grad=False, name=None):
         if requires_grad and data.dtype.kind != "f":
@@ -80,7 +115,7 @@ class Tensor:
         self.grad = None                  # dL/d(this tensor), an array like data, after backward()
         self.requires_grad = requires_grad
         self.creator = None               # the Function that computed this tensor (None: a leaf)
-        self.name = name
+        self.name = name                  # for error messages; Module.parameters() names its own
 
     # --- array facts -------------------------------------------------------------------------
     @property
@@ -135,6 +170,15 @@ class Tensor:
         return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad,
                       name=self.name)
 
+    def mark_modified(self):
+        """Record that ``data`` was just changed in place (or replaced): graphs that used this
+        tensor before are stale, and backward() through them raises instead of computing a
+        gradient from the new values."""
+        global _clock
+        _clock += 1
+        self._version += 1
+        self._changed_at = _clock
+
     # --- backward --------------------------------------------------------------------------------
     def backward(self, grad=None):
         """Fill ``.grad`` of every leaf this tensor depends on with dself/dleaf.
@@ -157,13 +201,19 @@ class Tensor:
         # 1. Count, for every tensor in the graph, how many uses will send it a gradient.
         #    An explicit stack, not recursion: a graph thousands of ops deep must not hit
         #    Python's recursion limit.
+        #    This walk also checks that no input of a Function was modified in place since the
+        #    Function used it (see the module docstring), before any gradient is computed.
+        now = _clock
         pending_uses = {}
         stack, seen = [self], {id(self)}
         while stack:
             t = stack.pop()
-            if t.creator is None:
+            f = t.creator
+            if f is None:
                 continue
-            for x, needs in zip(t.creator.inputs, t.creator.needs_grad):
+            if f.recorded_at != now:        # something changed in place since f ran: its inputs?
+                _check_inputs_unchanged(f)
+            for x, needs in zip(f.inputs, f.needs_grad):
                 if needs:
                     pending_uses[id(x)] = pending_uses.get(id(x), 0) + 1
                     if id(x) not in seen:
@@ -288,6 +338,9 @@ class Function:
 
     Inputs may be Tensors or constants (Python numbers, arrays): constants are passed to forward
     unchanged and never get a gradient.
+
+    When it records the graph, a Function also notes the version clock (``recorded_at``), for
+    backward()'s check that no input was modified in place since.
     """
 
     def __call__(self, *inputs):
@@ -301,6 +354,7 @@ class Function:
             if any(needs):
                 self.inputs = inputs
                 self.needs_grad = needs
+                self.recorded_at = _clock       # for backward()'s version check
                 out.requires_grad = True
                 out.creator = self
         return out
@@ -310,6 +364,28 @@ class Function:
 
     def backward(self, gy):
         raise NotImplementedError
+
+
+def _check_inputs_unchanged(f):
+    """Raise if an input of f was modified in place after f recorded the graph.
+
+    Every Tensor input counts, not only those needing a gradient: a frozen D's weights get no
+    gradient, but Linear still uses them to compute dL/dx for G."""
+    for i, x in enumerate(f.inputs):
+        if isinstance(x, Tensor) and x._changed_at > f.recorded_at:
+            break
+    else:
+        return                              # the changes were to other tensors
+    what = (x.name if x.name is not None else f"an unnamed {type(x).__name__}") + \
+        f" (shape {x.shape})"
+    raise RuntimeError(
+        f"backward(): {what} was modified in place (it is now at version {x._version}) after it "
+        f"was used by {type(f).__name__} (its input {i}) in the forward pass. The gradient "
+        f"would be computed from the new values, not from those that produced this loss. "
+        f"Usually an optimiser step came between a forward pass and its backward(): check the "
+        f"zero_grad/step order: call optimizer.step() after backward(), e.g. in a GAN, "
+        f"d_optimizer.step() only after every backward() through D's weights, or compute the "
+        f"G loss again after D's step.")
 
 
 def _check_one_device(op_name, arrays):

@@ -230,10 +230,12 @@ def test_a_short_seeded_run_learns_the_sine_curve(device):
     before = distance_to_sine(G.sample_with(z))
     assert sine_coverage(G.sample_with(z)) < 0.2
     trainer = GANTrainer(G, D, Adam(G.parameters(), 1e-3), Adam(D.parameters(), 1e-3), seed=0)
-    trainer.train(data.points, epochs=300, batch_size=32, log_every=0)
+    lines = []
+    trainer.train(data.points, epochs=300, batch_size=32, log_every=0, log=lines.append)
     after = distance_to_sine(G.sample_with(z))
     assert after < before / 3
     assert sine_coverage(G.sample_with(z)) >= 0.8
+    assert lines == [], "the collapse guard rail spoke on a healthy run"
 
 
 def test_checkpoints_every_n_epochs_and_at_the_end(device, tmp_path):
@@ -288,3 +290,91 @@ def test_a_checkpoint_of_other_networks_is_refused(tmp_path):
     with pytest.raises(ValueError, match="net.layers.0.weight has shape \\(3, 5\\), the module "
                                          "expects \\(3, 7\\)"):
         bigger.load_checkpoint(tmp_path / "checkpoint.npz")
+
+
+# --- guard rails: the version counter in a GAN, and the collapse warning ------------------------
+
+def test_d_step_before_the_g_backward_is_refused_naming_ds_parameter():
+    """The classic ordering bug: G's loss is computed through an unfrozen D, then D is updated,
+    then G's backward runs through the graph whose D weights have since moved in place. Without
+    the version counter, G would get a gradient through weights that never produced its loss."""
+    G, D = Generator(2, 2, (8,)), Discriminator(2, (8,))
+    g_opt, d_opt = Adam(G.parameters()), Adam(D.parameters())
+    real = Tensor(make_2d("sine", 16).points)
+    fake = G(G.sample_latent(16))
+    loss_d, _, _ = discriminator_loss(D(real), D(fake.detach()))
+    loss_g = generator_loss(D(fake))                     # through D, not frozen
+    d_opt.zero_grad()
+    loss_d.backward()
+    d_opt.step()                                         # too early: loss_g's graph uses D
+    g_opt.zero_grad()
+    with pytest.raises(RuntimeError, match=r"backward\(\): Discriminator\.net\.layers\.\d\.weight "
+                                           r"\(shape .*\) was modified in place \(it is now at "
+                                           r"version 1\) after it was used by Linear .*"
+                                           r"optimizer\.step\(\) after backward\(\)"):
+        loss_g.backward()
+
+
+@pytest.mark.parametrize("d_update, k, kind", [("joint", 1, "non-saturating"),
+                                               ("split", 2, "minimax")])
+def test_the_trainers_loop_never_trips_the_version_check(device, d_update, k, kind):
+    G, D = small_pair(device, dropout=0.3)
+    trainer = GANTrainer(G, D, k=k, d_update=d_update, generator_loss=kind, seed=0)
+    versions = [p._version for p in G.parameters() + D.parameters()]   # astype/to counted too
+    trainer.train(make_2d("ring", 64, device=device).points, epochs=3, batch_size=16, log_every=0)
+    # Every update was counted (so every backward() checked against moving versions).
+    d_updates = 12 * k * (2 if d_update == "split" else 1)            # 12 steps
+    assert [p._version - v for p, v in zip(G.parameters() + D.parameters(), versions)] == \
+        [12] * len(G.parameters()) + [d_updates] * len(D.parameters())
+
+
+def rows(d_g_z, n, d_x=0.999, d_real=0.001, d_fake=0.002):
+    """Fabricated history rows (d_real, d_fake, g, d_x, d_g_z) for the guard rail."""
+    return [[d_real, d_fake, 5.0, d_x, d_g_z]] * n
+
+
+@pytest.mark.parametrize("kind", ["minimax", "non-saturating"])
+def test_collapse_warning_fires_once_after_the_window(kind):
+    G, D = small_pair("cpu")
+    trainer = GANTrainer(G, D, generator_loss=kind)
+    lines = []
+    trainer.check_collapse(1, rows(0.004, 199), lines.append, window=200)
+    assert lines == []                                   # 199 steps: not yet
+    trainer.check_collapse(200, rows(0.004, 1), lines.append, window=200)
+    assert len(lines) == 1                               # the streak carries over from the call before
+    text = lines[0]
+    assert text.startswith("warning: step 200: for 200 steps in a row D has rejected every")
+    assert "D(G(z)) = 0.0040 < 0.01 (0.5 at the equilibrium)" in text
+    assert "D(x) = 0.999 (0.5)" in text and "D's loss = 0.0030 (ln 4 = 1.386)" in text
+    assert "D's loss has collapsed" in text
+    assert ('Use generator_loss="non-saturating"' in text) == (kind == "minimax")
+    trainer.check_collapse(201, rows(0.004, 500), lines.append, window=200)
+    assert len(lines) == 1                               # once
+
+
+def test_collapse_warning_needs_consecutive_steps_and_says_when_only_fakes_are_rejected():
+    G, D = small_pair("cpu")
+    trainer = GANTrainer(G, D, generator_loss="minimax")
+    lines = []
+    streaky = (rows(0.004, 150) + rows(0.2, 1)) * 3      # never 200 in a row
+    trainer.check_collapse(1, streaky, lines.append, window=200)
+    assert lines == []
+    # D sure about the fakes only (D(x) = 0.7): the fake part alone does not collapse D's loss.
+    trainer.check_collapse(454, rows(0.004, 200, d_x=0.7, d_real=0.36), lines.append, window=200)
+    assert len(lines) == 1 and "D's loss has collapsed" not in lines[0]
+    assert "G's gradient per logit is -D(G(z))" in lines[0]
+
+
+def test_collapse_warning_fires_in_a_run_where_d_overpowers_a_frozen_g():
+    """A D with a high learning rate against a G that cannot move (lr 1e-12) on ring data far
+    from G's outputs: D rejects every fake within a few dozen steps."""
+    minigan.manual_seed(0)
+    G, D = Generator(2, 2, (8,)), Discriminator(2, (32, 32))
+    trainer = GANTrainer(G, D, SGD(G.parameters(), lr=1e-12), Adam(D.parameters(), lr=0.05),
+                         generator_loss="minimax", seed=0)
+    lines = []
+    trainer.train(make_2d("ring", 256).points * 4, epochs=20, batch_size=32, log_every=0,
+                  log=lines.append)                     # 160 steps: the window is 80
+    assert len(lines) == 1 and lines[0].startswith("warning: step ")
+    assert "for 80 steps in a row D has rejected every generated sample" in lines[0]
+    assert 'Use generator_loss="non-saturating"' in lines[0]

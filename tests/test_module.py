@@ -318,3 +318,30 @@ def test_buffers_save_load_and_astype(tmp_path):
     other = WithBuffer().load(tmp_path / "m.npz")
     np.testing.assert_array_equal(other.running, [7.0, 7.0, 7.0])
     assert other.astype("float64").running.dtype == np.float64
+
+
+def test_parameters_get_their_dotted_names_for_error_messages():
+    net = nested()
+    net.layers[3].bias.name = "mine"                    # a name of one's own is kept
+    net.parameters()
+    assert [p.name for p in net.parameters()] == [
+        "Sequential." + n for n in NESTED_NAMES[:-1]] + ["mine"]
+
+
+def test_replacing_parameter_data_bumps_the_version():
+    net = nested()
+    p = net.parameters()[0]
+    net.load_state_dict(net.state_dict())
+    assert p._version == 1
+    net.astype("float64")                               # new arrays: bump
+    assert p._version == 2
+    net.to("cpu")                                       # already there: same array, no bump
+    assert p._version == 2
+
+
+def test_loading_weights_between_forward_and_backward_is_refused():
+    net = nested()
+    loss = net(Tensor(np.ones((2, 2), dtype="float32"))).sum()
+    net.load_state_dict(net.state_dict())
+    with pytest.raises(RuntimeError, match=r"Sequential\.layers\.3\.weight .* modified in place"):
+        loss.backward()

@@ -241,3 +241,15 @@ def test_optimiser_state_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="state of parameter 0 has shape \\(3, 2\\), the "
                                          "parameter \\(4, 2\\)"):
         Adam(Dense(4, 2).parameters()).load_state_dict(state)
+
+
+@pytest.mark.parametrize("name", OPTIMISERS)
+def test_step_bumps_the_version_of_each_parameter_it_updates(name, xp):
+    # The version counter (minigan/tensor.py): an in-place update must be visible to backward().
+    with_grad, without_grad = param(xp, [1.0, 2.0]), param(xp, [3.0])
+    opt = OPTIMISERS[name]([with_grad, without_grad])
+    with_grad.grad = xp.ones(2)
+    opt.step()
+    opt.step()
+    assert with_grad._version == 2
+    assert without_grad._version == 0        # not updated (no gradient): not modified

@@ -337,3 +337,68 @@ def test_backward_hook_sees_every_tensor_once_with_its_complete_gradient():
     seen.clear()
     c.backward()                         # outside the block: no calls
     assert seen == []
+
+
+# --- the version counter: in-place changes between forward and backward ---------------------------
+
+def test_a_step_between_forward_and_backward_is_refused_naming_the_tensor(xp):
+    from minigan.optim import SGD
+    W = Tensor(xp.ones((3, 2)), requires_grad=True, name="W")
+    x = Tensor(xp.ones((4, 3)))
+    loss = (x @ W).sum()
+    W.grad = xp.ones((3, 2))             # a gradient from some earlier backward
+    SGD([W], lr=0.1).step()              # W.data changes in place: MatMul saved that very array
+    assert W._version == 1
+    with pytest.raises(RuntimeError, match=r"backward\(\): W \(shape \(3, 2\)\) was modified in "
+                                           r"place \(it is now at version 1\) after it was used "
+                                           r"by MatMul \(its input 1\) in the forward pass"):
+        loss.backward()
+
+
+def test_the_check_covers_inputs_that_need_no_gradient(xp):
+    # A frozen weight gets no gradient, but MatMul still uses it to compute dL/dx: changing it
+    # makes dL/dx wrong just the same.
+    from minigan.optim import SGD
+    W = Tensor(xp.ones((3, 2)), requires_grad=True)
+    x = Tensor(xp.ones((4, 3)), requires_grad=True)
+    W.requires_grad = False
+    loss = (x @ W).sum()
+    W.requires_grad = True
+    W.grad = xp.ones((3, 2))
+    SGD([W], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="an unnamed Tensor .* modified in place"):
+        loss.backward()
+
+
+def test_backward_then_step_is_the_right_order_and_raises_nothing(xp):
+    from minigan.optim import Adam
+    W = Tensor(xp.ones((3, 2)), requires_grad=True)
+    x = Tensor(xp.ones((4, 3)))
+    opt = Adam([W], lr=0.1)
+    for _ in range(3):                   # forward, backward, step: each graph is new
+        opt.zero_grad()
+        (x @ W).sum().backward()
+        opt.step()
+    assert W._version == 3
+    assert Tensor(xp.ones(2))._version == 0     # a class attribute until the first update
+
+
+def test_changes_to_other_tensors_do_not_trip_the_check(xp):
+    # The clock moved (B was stepped) after the graph of A was built, but A did not change.
+    from minigan.optim import SGD
+    A = Tensor(xp.ones((3, 2)), requires_grad=True)
+    B = Tensor(xp.ones((3, 2)), requires_grad=True)
+    loss = (Tensor(xp.ones((4, 3))) @ A).sum()
+    B.grad = xp.ones((3, 2))
+    SGD([B], lr=0.1).step()
+    loss.backward()
+    assert float(host(A.grad).sum()) == 24.0
+
+
+def test_mark_modified_is_the_way_in_for_code_that_writes_data_itself(xp):
+    W = Tensor(xp.ones((3, 2)), requires_grad=True)
+    loss = (Tensor(xp.ones((4, 3))) @ W).sum()
+    W.data *= 2                          # invisible to minigan on its own...
+    W.mark_modified()                    # ...until declared
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()

@@ -55,7 +55,21 @@ class GANTrainer:
     head adds a cross-entropy term to each loss: D learns the class of real samples and of
     generated ones (the class G was asked for), and G is pushed to make samples D recognises as
     that class. The loop is the same.
+
+    Guard rail: train() warns once, through its `log` ("warning: ..."), when D has rejected
+    every generated sample (mean D(G(z)) < reject_below) for collapse_window steps in a row
+    (see check_collapse for why, and for the window of short runs).
     """
+
+    # --- the training-log guard rail (check_collapse) ------------------------------------------
+    # A GAN whose D wins outright does not crash: the losses stay finite and the log lines look
+    # like numbers. But at the game's equilibrium D(x) = D(G(z)) = 1/2 (D's loss ln 4 = 1.386);
+    # a mean D(G(z)) below 0.01, step after step, means D tells every generated sample apart and
+    # the game has stopped (with the minimax loss, G's gradient has vanished too). One bad step
+    # is noise; a long run of them is a diagnosis, hence a window.
+    collapse_window = 200     # steps in a row with mean D(G(z)) < reject_below before warning;
+    collapse_min_steps = 50   # a run of fewer than 2 windows needs half its steps, >= this many
+    reject_below = 0.01       # "D rejects every fake"
 
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
                  generator_loss="non-saturating", d_update="joint", seed=0):
@@ -86,6 +100,8 @@ class GANTrainer:
         self.xp = backend.xp_of_device(self.device)
         self.history = History(conditional=self.num_classes > 0)
         self.steps_done = 0
+        self.rejecting_for = 0          # steps in a row with mean D(G(z)) < reject_below
+        self.warned_collapse = False    # the guard rail speaks once per trainer
 
     # --- the pieces: G's inputs, D's outputs, D's losses ---------------------------------------
     def latent(self, m):
@@ -189,7 +205,9 @@ class GANTrainer:
         plots, say); with `checkpoint_dir`, the networks and the history are saved there every
         `checkpoint_every` epochs (default: callback_every) and after the last (save_checkpoint).
         Before either, the losses are checked for NaN/inf: training stops at the first bad
-        step, and the files saved before it stay intact.
+        step, and the files saved before it stay intact. Each time the records reach the
+        history, check_collapse() also looks for a D that has won outright: `log` gets one
+        "warning: ..." line if so (even with log_every=0).
         start_epoch: to resume (see load_checkpoint), the first epoch to run; epochs is the last.
         progress: also draw a live progress bar (rate, time left) on an interactive terminal.
         """
@@ -199,6 +217,9 @@ class GANTrainer:
         total = steps_per_epoch * (epochs - start_epoch + 1)
         if log_every is None:
             log_every = max(1, total // 10)
+        # The guard rail's window: collapse_window steps, or half of a shorter run (a 100-step
+        # run whose D wins at step 20 should still hear of it), but never just a few steps.
+        window = min(self.collapse_window, max(self.collapse_min_steps, total // 2))
         # Per-step records stay on the device in this buffer and reach the host in one copy per
         # flush: on a GPU, reading a loss every step would wait for the GPU every step.
         flush_every = min(log_every or steps_per_epoch, steps_per_epoch)
@@ -215,12 +236,12 @@ class GANTrainer:
                 filled += 1
                 done = self.steps_done - start
                 if filled == flush_every or done == total:
-                    self._flush(buffer, filled)
+                    self._flush(buffer, filled, log, window)
                     filled = 0
                 if bar is not None:
                     bar.update(done)
                 if log_every and (done % log_every == 0 or done == total):
-                    self._flush(buffer, filled)
+                    self._flush(buffer, filled, log, window)
                     filled = 0
                     if bar is not None:
                         bar.clear()
@@ -230,7 +251,7 @@ class GANTrainer:
             checkpoint = checkpoint_dir is not None and (
                 epoch % (checkpoint_every or callback_every) == 0 or last)
             if callback or checkpoint:
-                self._flush(buffer, filled)
+                self._flush(buffer, filled, log, window)
                 filled = 0
             if checkpoint:
                 self.save_checkpoint(checkpoint_dir, epoch)
@@ -288,8 +309,9 @@ class GANTrainer:
                                       f"{backend.device_of(labels)}, the networks on {self.device}")
         return labels
 
-    def _flush(self, buffer, n):
-        """Move n buffered records to the history; stop on the first non-finite loss."""
+    def _flush(self, buffer, n, log, window):
+        """Move n buffered records to the history; stop on the first non-finite loss; run the
+        guard rail on them (here, on host copies: no extra device synchronisation)."""
         if n == 0:
             return
         rows = backend.to_numpy(buffer[:n]).tolist()
@@ -302,6 +324,61 @@ class GANTrainer:
                     f"step {first + i}: a loss is not finite ({values}). Training stopped; files "
                     f"saved before this step are intact. Try a lower learning rate.")
         self.history.append_rows(first, rows)
+        self.check_collapse(first, rows, log, window)
+
+    def check_collapse(self, first_step, rows, log, window=None):
+        """The guard rail: warn once, through `log`, when D has rejected every generated sample
+        for `window` (default collapse_window) steps in a row.
+
+        rows: history records from step first_step on, each in the order of history.names[1:].
+        The streak carries over from call to call (flushes, and train() calls: a run trained one
+        epoch at a time is watched as one run).
+
+        Why: mean D(G(z)) < 0.01 for that long means D wins the game outright. With the minimax
+        loss ln(1 - D(G(z))), G's gradient per logit is -D(G(z)) ~ 0: G has stopped learning
+        (the non-saturating loss -ln D(G(z)) was proposed for exactly this). With the
+        non-saturating loss G still gets a gradient, but a D this far ahead usually means
+        training has failed: D's learning rate too high for G's, too many D updates (k), or a
+        G that collapsed. D's own loss collapsing (below 0.01, against ln 4 = 1.386 at the
+        equilibrium) needs no separate watch: since -ln(1 - s) >= s, D's loss >= its fake part
+        >= mean D(G(z)), so a collapsed D loss is always a rejecting D; the warning says when
+        the loss has collapsed too (then D is also sure of every real sample).
+        """
+        if self.warned_collapse:
+            return
+        window = window or self.collapse_window
+        names = self.history.names[1:]
+        j_real, j_fake, j_dx, j_dgz = (names.index(name)
+                                       for name in ("d_real", "d_fake", "d_x", "d_g_z"))
+        for i, row in enumerate(rows):
+            self.rejecting_for = self.rejecting_for + 1 if row[j_dgz] < self.reject_below else 0
+            if self.rejecting_for >= window:
+                self.warned_collapse = True
+                d_loss = row[j_real] + row[j_fake]
+                if log is not None:
+                    log(self._collapse_warning(first_step + i, row[j_dx], row[j_dgz], d_loss))
+                return
+
+    def _collapse_warning(self, step, d_x, d_g_z, d_loss):
+        lines = [
+            f"warning: step {step}: for {self.rejecting_for} steps in a row D has rejected every "
+            f"generated sample: mean D(G(z)) = {d_g_z:.4f} < {self.reject_below} (0.5 at the "
+            f"equilibrium), D(x) = {d_x:.3f} (0.5), D's loss = {d_loss:.4f} "
+            f"(ln 4 = {math.log(4):.3f})."]
+        if d_loss < self.reject_below:
+            lines.append(f"  D's loss has collapsed below {self.reject_below} too: D tells every "
+                         f"real sample from every generated one with certainty.")
+        if self.generator_loss == "minimax":
+            lines.append("  With the minimax loss ln(1 - D(G(z))), G's gradient per logit is "
+                         "-D(G(z)), about 0 here: G has stopped learning. Use "
+                         "generator_loss=\"non-saturating\" (-ln D(G(z)): gradient D(G(z)) - 1, "
+                         "about -1 here).")
+        else:
+            lines.append("  The non-saturating loss still gives G a gradient, but D is winning "
+                         "outright: G's samples are easy to tell from the data.")
+        lines.append("  Weaken D (a lower learning rate than G's, fewer D updates per step k, "
+                     "dropout), or check that G learns at all (its optimiser, its learning rate).")
+        return "\n".join(lines)
 
     def _log_line(self, log, done, total, epoch, epochs, elapsed):
         h = self.history

@@ -61,7 +61,16 @@ class Module:
             yield from child.named_parameters(prefix + name + ".")
 
     def parameters(self):
-        return [p for _, p in self.named_parameters()]
+        """The parameters, in named_parameters() order. Each one without a name gets its full
+        dotted name under this module's class, e.g. "Discriminator.net.layers.0.weight", so
+        that errors (backward()'s check for in-place changes) can say which one they mean.
+        Naming happens here, once per parameter, not on the forward/backward hot path."""
+        params = []
+        for name, p in self.named_parameters():
+            if p.name is None:
+                p.name = f"{type(self).__name__}.{name}"
+            params.append(p)
+        return params
 
     def num_parameters(self):
         return sum(p.size for p in self.parameters())
@@ -134,7 +143,12 @@ class Module:
         for m in self.modules():
             for value in vars(m).values():
                 if isinstance(value, Parameter):
-                    value.data = fn(value.data)
+                    new = fn(value.data)
+                    if new is not value.data:
+                        # New data under the same Tensor: a graph built before holds the old
+                        # array, and its gradient would not fit this one (dtype, device).
+                        value.data = new
+                        value.mark_modified()
                     value.grad = None
             for name in m.buffers:
                 setattr(m, name, fn(getattr(m, name)))
@@ -164,6 +178,7 @@ class Module:
         device = self.device
         for name, p in own.items():
             p.data = backend.to_device(state[name].astype(p.dtype), device)
+            p.mark_modified()   # new values: a graph built before the load is stale
         for name, current in own_buffers.items():
             # Like parameters: the module's own dtype and device, and a copy (astype copies),
             # so editing `state` afterwards cannot change the module.
