@@ -1,0 +1,482 @@
+"""Trace one step of Algorithm 1: every tensor that backward() reaches, phase by phase.
+
+    python -m minigan.trace                          # the default sine GAN of examples/gan_2d.py
+    python -m minigan.trace --data ring --loss minimax --k 2
+    python -m minigan.trace --checkpoint runs/gan_2d_sine/checkpoint.npz --dot g_step.dot
+
+trace_step() runs GANTrainer.train_step once, rebuilt from the trainer's own pieces (latent,
+generate, d_losses, update_d, discriminate under D.frozen()), so the numbers are the trainer's.
+Each backward pass is recorded with tensor.backward_hook, and each tensor is printed in the order
+backward() processed it: the op that made it (a parameter's name for parameters), its shape, its
+values and the norm of its complete gradient. Around the tables, the checks that answer "does
+the G step update D?" and "why detach?" with numbers. Training never imports this module.
+"""
+import argparse
+import math
+import sys
+
+import numpy as np
+
+from . import backend
+from .data import DATASETS, make_2d
+from .functions import stable_sigmoid
+from .gan import Discriminator, GANTrainer, Generator
+from .gan.losses import GENERATOR_LOSSES, generator_loss
+from .losses import softmax_cross_entropy
+from .optim import Adam
+from .random import manual_seed
+from .tensor import Tensor, backward_hook, no_grad
+
+BOUNDARY = "D/G boundary"
+# Where sigmoid-then-log breaks in float32. Above ln 2^24 no float32 lies between sigmoid(l) and
+# 1 (the gap below 1 is 2^-24), so 1 - p is 0 or one step: ln(1 - p) is ln 0 or wrong. Below
+# ln 2^-150, sigmoid(l) ~ e^l is under half the smallest float32 and rounds to 0: ln p = ln 0.
+NAIVE_LOG_1MP_LIMIT = 24 * math.log(2)       # 16.64
+NAIVE_LOG_P_LIMIT = -150 * math.log(2)       # -103.97
+
+
+def _host(a):
+    return np.asarray(backend.to_numpy(a), dtype=np.float64)
+
+
+def _norm(a):
+    return float(np.sqrt((_host(a) ** 2).sum()))
+
+
+def grad_norm(params):
+    """The norm of a parameter group's gradients as one vector; None when no .grad is set."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return None if not grads else math.sqrt(sum(_norm(g) ** 2 for g in grads))
+
+
+def _same_state(before, after):
+    return all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def _max_change(before, after):
+    return max(float(np.abs(after[k].astype(np.float64) - before[k]).max()) for k in before)
+
+
+def _reachable(*roots):
+    """ids of the tensors backward() from these roots walks to (its first pass, in tensor.py)."""
+    seen, stack = set(), [r for r in roots if r is not None]
+    while stack:
+        t = stack.pop()
+        if id(t) not in seen:
+            seen.add(id(t))
+            if t.creator is not None:
+                stack += [x for x, needs in zip(t.creator.inputs, t.creator.needs_grad) if needs]
+    return seen
+
+
+class _Recorder:
+    """The backward hook: one row per tensor, summarised at once (the optimiser's step changes
+    the parameters in place right after the backward)."""
+
+    def __init__(self, names):
+        self.names, self.rows, self.tensors = names, [], []
+
+    def __call__(self, t, grad):
+        v = _host(t.data)
+        op = self.names.get(id(t)) or (type(t.creator).__name__ if t.creator else "leaf")
+        self.rows.append({"index": len(self.rows) + 1, "op": op, "shape": tuple(t.shape),
+                          "mean": float(v.mean()), "std": float(v.std()),
+                          "min": float(v.min()) + 0.0, "max": float(v.max()),   # + 0.0: no -0
+                          "grad_norm": _norm(grad), "phase": "", "note": ""})
+        self.tensors.append(t)
+
+    def row_of(self, t):
+        return next((r for x, r in zip(self.tensors, self.rows) if x is t), None)
+
+
+def _naive_failures(phase, logits):
+    """The logits (a list) where BCE computed as sigmoid, then log, breaks in float32."""
+    out = []
+    for i, l in enumerate(logits):
+        if l > NAIVE_LOG_1MP_LIMIT:
+            out.append({"phase": phase, "sample": i, "logit": float(l), "breaks": "ln(1 - p)"})
+        if l < NAIVE_LOG_P_LIMIT:
+            out.append({"phase": phase, "sample": i, "logit": float(l), "breaks": "ln p"})
+    return out
+
+
+def _num(v):
+    return "None" if v is None else f"{v:.4g}"
+
+
+# --- one D update and the G step, traced ------------------------------------------------------
+def _d_update(trainer, names, passes, fake):
+    """trainer.update_d on the loss terms of `passes` [(name, (adversarial, classes, logits))],
+    with its backward recorded; `fake` is the generated batch, to show where the graph stops."""
+    G, D = trainer.G.parameters(), trainer.D.parameters()
+    start = {"G": grad_norm(G), "D": grad_norm(D)}
+    g_grads, g_state, d_state = [p.grad for p in G], trainer.G.state_dict(), trainer.D.state_dict()
+    rec = _Recorder(names)
+    with backward_hook(rec):
+        trainer.update_d(*[term for _, (adv, cls, _) in passes for term in (adv, cls)])
+    reach = [_reachable(adv, cls) for _, (adv, cls, _) in passes]
+    for t, row in zip(rec.tensors, rec.rows):
+        inside = [name for (name, _), r in zip(passes, reach) if id(t) in r]
+        row["phase"] = inside[0] if len(inside) == 1 else ("shared" if inside else "loss")
+    for name, (_, _, logits) in passes:
+        if rec.row_of(logits):
+            rec.row_of(logits)["note"] = "<- logits"
+    cut = next((t.creator for t in rec.tensors if t.creator is not None
+                and any(x is fake for x in t.creator.inputs)), None)
+    g_ids = {id(p) for p in G}
+    return {
+        "passes": {name: {"loss": float(adv.item()),
+                          "class_loss": None if cls is None else float(cls.item()),
+                          "logits": _host(logits.data).ravel().tolist()}
+                   for name, (adv, cls, logits) in passes},
+        "rows": rec.rows, "grad_norm_start": start,
+        "grad_norm_end": {"G": grad_norm(G), "D": grad_norm(D)},
+        "g_tensors_reached": sum(id(t) in g_ids for t in rec.tensors),
+        "g_grads_untouched": all(p.grad is g for p, g in zip(G, g_grads)),
+        "g_unchanged": _same_state(g_state, trainer.G.state_dict()),
+        "d_max_change": _max_change(d_state, trainer.D.state_dict()),
+        "cut": None if cut is None else {
+            "fake_creator": None if fake.creator is None else type(fake.creator).__name__,
+            "fake_requires_grad": fake.requires_grad, "fake_shape": tuple(fake.shape),
+            "op": type(cut).__name__, "needs_grad": tuple(cut.needs_grad)},
+    }
+
+
+def _g_step(trainer, names, m):
+    """GANTrainer.generator_step, its backward recorded; D's state compared before and after."""
+    z, labels = trainer.latent(m)
+    with trainer.D.frozen():
+        fake = trainer.generate(z, labels)
+        logits, class_logits = trainer.discriminate(fake)
+    adversarial = generator_loss(logits, trainer.generator_loss)
+    classes = softmax_cross_entropy(class_logits, labels) if trainer.num_classes else None
+    loss = adversarial if classes is None else adversarial + classes
+    G, D = trainer.G.parameters(), trainer.D.parameters()
+    start = {"G": grad_norm(G), "D": grad_norm(D)}
+    d_grads, d_state, g_state = [p.grad for p in D], trainer.D.state_dict(), trainer.G.state_dict()
+    rec = _Recorder(names)
+    trainer.g_optimizer.zero_grad()
+    with backward_hook(rec):
+        loss.backward()
+    trainer.g_optimizer.step()
+    d_after = trainer.D.state_dict()
+
+    at = next(i for i, t in enumerate(rec.tensors) if t is fake)     # everything after it is G's
+    for i, row in enumerate(rec.rows):
+        row["phase"] = "G" if i >= at else "D"
+    rec.rows[at]["note"] = "<- G(z), D's input"
+    rec.row_of(logits)["note"] = "<- logits"
+
+    # Both G losses' gradients at these logits, from the library, on copies (not part of the step).
+    grads = {}
+    for kind in GENERATOR_LOSSES:
+        copy = Tensor(logits.data.copy(), requires_grad=True)
+        generator_loss(copy, kind).backward()
+        grads[kind] = _host(copy.grad).ravel()
+    mm, ns = grads["minimax"], grads["non-saturating"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = ns / mm
+    d_ids = {id(p) for p in D}
+    return {
+        "loss": float(adversarial.item()),
+        "class_loss": None if classes is None else float(classes.item()),
+        "rows": rec.rows, "tensors": rec.tensors, "grad_norm_start": start,
+        "grad_norm_end": {"G": grad_norm(G), "D": grad_norm(D)},
+        "d_input_grad_norm": rec.rows[at]["grad_norm"],
+        "d_tensors_reached": sum(id(t) in d_ids for t in rec.tensors),
+        "d_grads_untouched": all(p.grad is g for p, g in zip(D, d_grads)),
+        "d_unchanged": _same_state(d_state, d_after),
+        "d_arrays_compared": len(d_state),
+        "d_buffers": [n for n, _ in trainer.D.named_buffers()],
+        "g_max_change": _max_change(g_state, trainer.G.state_dict()),
+        "logits": _host(logits.data).ravel().tolist(),
+        "d_of_g_z": _host(stable_sigmoid(logits.data)).ravel().tolist(),
+        "grad_minimax": mm.tolist(), "grad_non_saturating": ns.tolist(),
+        "mean_abs_minimax": float(np.abs(mm).mean()),
+        "mean_abs_non_saturating": float(np.abs(ns).mean()),
+        "ratio": ratio.tolist(),              # per sample: non-saturating / minimax = 1/D - 1
+        "traced_logit_grad_norm": rec.row_of(logits)["grad_norm"],
+        "used_logit_grad_norm": float(np.sqrt((grads[trainer.generator_loss] ** 2).sum())),
+        "naive": _naive_failures("G step", _host(logits.data).ravel().tolist()),
+    }
+
+
+# --- the step ----------------------------------------------------------------------------------
+def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=None, out=print):
+    """Run one step of Algorithm 1 (trainer.k D updates, one G update) on `data`, exactly as
+    trainer.train_step does, print the trace through `out` (None: silent) and return it as a
+    dict: "d_updates" (one per update_d call), "g_step", "naive", "text", and "dot" if `dot` (a
+    file path) was given. max_lines: at most this many tensor rows per table."""
+    data = trainer._check_data(data, batch_size)
+    labels = trainer._check_labels(labels, len(data))
+    trainer.G.train()
+    trainer.D.train()
+    names = {id(p): f"G.{n}" for n, p in trainer.G.named_parameters()}
+    names.update({id(p): f"D.{n}" for n, p in trainer.D.named_parameters()})
+    joint = trainer.d_update == "joint"
+    lines = []
+
+    def say(text=""):
+        lines.append(text)
+        if out is not None:
+            out(text)
+
+    say(f"minigan.trace: one step of Algorithm 1 on {trainer.device}, the trainer at step "
+        f"{trainer.steps_done}: {trainer.k} D update(s), then one G update")
+    say(f"m={batch_size}, d_update={trainer.d_update!r}, {trainer.generator_loss} G loss; "
+        f"G: {trainer.G.num_parameters()} parameters, D: {trainer.D.num_parameters()}")
+    say("Tables: the tensors each backward() reached, in its order. op: the Function that made")
+    say("the tensor, or the parameter; |grad|: the norm of its complete gradient dL/d(tensor).")
+
+    # Algorithm 1's inner loop: k times, draw a real minibatch and update D (discriminator_step).
+    d_updates, naive = [], []
+    for step in range(trainer.k):
+        index = trainer.rng.integers(0, len(data), batch_size if joint else batch_size // 2)
+        real = Tensor(data[index])
+        real_labels = None if labels is None else labels[index]
+        z, fake_labels = trainer.latent(len(real))
+        with no_grad():                                   # the cut: fake is a leaf
+            fake = trainer.generate(z, fake_labels)
+        real_pass = ("real", trainer.d_losses(real, 1.0, real_labels))
+        if joint:
+            fake_pass = ("generated", trainer.d_losses(fake, 0.0, fake_labels))
+            updates = [_d_update(trainer, names, [real_pass, fake_pass], fake)]
+        else:
+            updates = [_d_update(trainer, names, [real_pass], fake)]
+            fake_pass = ("generated", trainer.d_losses(fake, 0.0, fake_labels))
+            updates.append(_d_update(trainer, names, [fake_pass], fake))
+        for u in updates:
+            u["step"] = step + 1
+            naive += [f for name, p in u["passes"].items() for f in
+                      _naive_failures(f"D update {step + 1}, {name} batch", p["logits"])]
+            d_updates.append(u)
+            if step == 0:
+                _print_d_update(say, u, trainer, max_lines)
+            else:
+                _print_d_summary(say, u, trainer)
+
+    g = _g_step(trainer, names, batch_size)
+    naive += g["naive"]
+    trainer.steps_done += 1
+    _print_g_step(say, g, trainer, max_lines)
+
+    say()
+    say(f"naive sigmoid-then-log BCE in float32 (ln(1-p) breaks for l > {NAIVE_LOG_1MP_LIMIT:.2f},"
+        f" ln p for l < {NAIVE_LOG_P_LIMIT:.2f}): " + ("none" if not naive else
+                                                      f"{len(naive)} logit(s)"))
+    for f in naive:
+        say(f"  {f['phase']}, sample {f['sample']}: logit {f['logit']:.4g}: {f['breaks']} breaks")
+
+    result = {"d_updates": d_updates, "g_step": g, "naive": naive}
+    if dot is not None:
+        result["dot"] = g_step_dot(g, trainer)
+        with open(dot, "w", encoding="utf-8") as f:
+            f.write(result["dot"])
+        say(f"G step's graph written to {dot} (Graphviz: dot -Tsvg {dot} -o g_step.svg)")
+    del g["tensors"]
+    result["text"] = "\n".join(lines)
+    return result
+
+
+# --- printing ------------------------------------------------------------------------------------
+HEADER = (f"{'#':>4}  {'op / parameter':<29}{'shape':<15}{'mean':>9}{'std':>9}{'min':>9}"
+          f"{'max':>9}{'|grad|':>10}")
+
+
+def _row_text(r):
+    values = (f"{r['mean']:>9.3g}{'':>27}" if r["shape"] == () else
+              f"{r['mean']:>9.3g}{r['std']:>9.3g}{r['min']:>9.3g}{r['max']:>9.3g}")
+    return (f"{r['index']:>4}  {r['op']:<29}{str(r['shape']):<15}{values}{r['grad_norm']:>10.4g}"
+            f"  {r['note']}").rstrip()
+
+
+def _table(say, rows, max_lines, boundary=None, boundary_lines=()):
+    """Print rows (at most max_lines, plus the boundary row: the first and last ones); the
+    `boundary_lines` go right before the row whose index is `boundary`."""
+    keep = set(range(len(rows)))
+    if max_lines and len(rows) > max_lines:
+        head = (max_lines + 1) // 2
+        keep = set(range(head)) | set(range(len(rows) - (max_lines - head), len(rows)))
+        keep |= {i for i, r in enumerate(rows) if r["index"] == boundary}
+    left_out = 0
+    for i, r in enumerate(rows):
+        if i not in keep:
+            left_out += 1
+            continue
+        if left_out:
+            say(f"  ... {left_out} rows left out (--max-lines {max_lines}) ...")
+            left_out = 0
+        if r["index"] == boundary:
+            for text in boundary_lines:
+                say(text)
+        say(_row_text(r))
+
+
+def _losses_text(u):
+    what = {"real": "real BCE(D(x), 1)", "generated": "generated BCE(D(G(z)), 0)"}
+    parts = [f"{what[name]} {p['loss']:.4f}" + (
+        "" if p["class_loss"] is None else f" + class CE {p['class_loss']:.4f}")
+        for name, p in u["passes"].items()]
+    total = sum(p["loss"] + (p["class_loss"] or 0.0) for p in u["passes"].values())
+    return " + ".join(parts) + f" = {total:.4f}"
+
+
+def _print_d_update(say, u, trainer, max_lines):
+    passes = list(u["passes"])
+    say()
+    say(f"=== D update {u['step']}/{trainer.k} (d_update={trainer.d_update!r}): " + (
+        "real + generated passes, one optimiser step" if len(passes) == 2 else
+        f"the {passes[0]} pass alone") + " ===")
+    s = u["grad_norm_start"]
+    say(f"start: |G.grad| {_num(s['G'])}, |D.grad| {_num(s['D'])}   (update_d's zero_grad: "
+        f"D's -> None; G's left alone)")
+    say("loss: " + _losses_text(u))
+    say(HEADER)
+    titles = {"loss": "the loss, a sum of terms (Python's sum starts at 0: one Add per term)",
+              "real": "phase 1: D on the real batch",
+              "generated": "phase 2: D on the generated batch",
+              "shared": "D's parameters: one gradient each, the sum over both passes"}
+    for phase in ["loss", *passes, "shared"]:
+        rows = [r for r in u["rows"] if r["phase"] == phase]
+        if not rows:
+            continue
+        say(f"  -- {titles[phase]}")
+        _table(say, rows, max_lines)
+        if phase == "generated" and u["cut"] is not None:
+            c = u["cut"]
+            say(f"  {'-' * 30} {BOUNDARY}: the cut {'-' * 30}")
+            say(f"     the generated batch {c['fake_shape']}: creator {c['fake_creator']}, "
+                f"requires_grad {c['fake_requires_grad']}: a leaf, made under no_grad")
+            say(f"     D's first op on it, {c['op']}, recorded needs_grad {c['needs_grad']}: "
+                f"no gradient for it,")
+            say(f"     backward stops here. G's tensors reached by this backward: "
+                f"{u['g_tensors_reached']}")
+    e = u["grad_norm_end"]
+    say(f"end:   |G.grad| {_num(e['G'])} (untouched, the same arrays: {u['g_grads_untouched']}),"
+        f" |D.grad| {_num(e['D'])}")
+    say(f"G's weights bit-for-bit unchanged by this D update: {u['g_unchanged']}; D's moved: "
+        f"max |change| {u['d_max_change']:.3g}")
+
+
+def _print_d_summary(say, u, trainer):
+    s, e = u["grad_norm_start"], u["grad_norm_end"]
+    say(f"D update {u['step']}/{trainer.k} ({' + '.join(u['passes'])}): {_losses_text(u)}")
+    say(f"  |D.grad| {_num(s['D'])} (cleared) -> {_num(e['D'])}; {len(u['rows'])} tensors "
+        f"reached, {u['g_tensors_reached']} of G; G's .grad untouched: {u['g_grads_untouched']};"
+        f" G unchanged: {u['g_unchanged']}")
+
+
+def _print_g_step(say, g, trainer, max_lines):
+    say()
+    say(f"=== phase 3, the G step: G through a frozen D, {trainer.generator_loss} loss ===")
+    s = g["grad_norm_start"]
+    say(f"start: |G.grad| {_num(s['G'])} (g_optimizer.zero_grad: -> None), |D.grad| "
+        f"{_num(s['D'])} (from the D update)")
+    say(f"loss: L_G {g['loss']:.4f}" + (
+        "" if g["class_loss"] is None else f" + class CE {g['class_loss']:.4f}"))
+    say(HEADER)
+    at = next(r["index"] for r in g["rows"] if r["phase"] == "G")
+    mark = (f"  {'-' * 8} {BOUNDARY}: above, D's ops (frozen); below, G's; "
+            f"|dL_G/dG(z)| = {g['d_input_grad_norm']:.4g} {'-' * 8}")
+    _table(say, g["rows"], max_lines, boundary=at, boundary_lines=[mark])
+    e = g["grad_norm_end"]
+    say(f"gradient at D's input G(z): norm {g['d_input_grad_norm']:.4g}; D's parameters reached "
+        f"by this backward: {g['d_tensors_reached']}")
+    say(f"end:   |G.grad| {_num(e['G'])}, |D.grad| {_num(e['D'])} (untouched, the same arrays: "
+        f"{g['d_grads_untouched']})")
+    buffers = (f", {len(g['d_buffers'])} of them BatchNorm running statistics"
+               if g["d_buffers"] else "; D has no BatchNorm")
+    say(f"D bit-for-bit unchanged after the G step: {g['d_unchanged']} (state_dict, "
+        f"{g['d_arrays_compared']} arrays{buffers})")
+    say(f"G's weights moved: max |change| {g['g_max_change']:.3g}")
+    say("both G losses at these logits l, per sample (D(G(z)) = sigmoid(l); dL/dl includes the "
+        "mean's 1/m):")
+    n = min(8, len(g["logits"]))
+    for label, key, fmt in (("D(G(z))", "d_of_g_z", ".4f"),
+                            ("minimax dL/dl", "grad_minimax", ".3g"),
+                            ("non-sat. dL/dl", "grad_non_saturating", ".3g"),
+                            ("ratio ns/mm", "ratio", ".4g")):
+        more = " ..." if len(g[key]) > n else ""
+        say(f"  {label:<15}" + " ".join(f"{v:>9{fmt}}" for v in g[key][:n]) + more)
+    ratio = g["mean_abs_non_saturating"] / g["mean_abs_minimax"]
+    say(f"  mean |dL/dl|: minimax {g['mean_abs_minimax']:.4g}, non-saturating "
+        f"{g['mean_abs_non_saturating']:.4g}, ratio {ratio:.4g} (per sample: 1/D(G(z)) - 1)")
+    say(f"  norm of the {trainer.generator_loss} row {g['used_logit_grad_norm']:.4g} = |grad| of "
+        f"the logits in the traced backward {g['traced_logit_grad_norm']:.4g}")
+
+
+def g_step_dot(g, trainer):
+    """The G step's graph as Graphviz text: forward edges input -> output, G's tensors blue,
+    D's orange, and the inputs backward never reached (D's frozen weights, z) dashed."""
+    tensors, rows = g["tensors"], g["rows"]
+    ids = {id(t): i for i, t in enumerate(tensors)}
+    names = {id(p): f"G.{n}" for n, p in trainer.G.named_parameters()}
+    names.update({id(p): f"D.{n} (frozen)" for n, p in trainer.D.named_parameters()})
+    lines = ["digraph g_step {", "  rankdir=BT;", '  node [shape=box, style=filled, fontsize=10];']
+    extra = {}
+    for t, r in zip(tensors, rows):
+        color = "lightblue" if r["phase"] == "G" else "moccasin"
+        lines.append(f'  t{ids[id(t)]} [label="#{r["index"]} {r["op"]}\\n{r["shape"]}\\n'
+                     f'|grad| {r["grad_norm"]:.3g}", fillcolor={color}];')
+    for t in tensors:
+        if t.creator is None:
+            continue
+        for x in t.creator.inputs:
+            if not isinstance(x, Tensor):
+                continue
+            if id(x) not in ids and id(x) not in extra:
+                extra[id(x)] = f"x{len(extra)}"
+                label = names.get(id(x), "input (no gradient)")
+                lines.append(f'  {extra[id(x)]} [label="{label}\\n{tuple(x.shape)}", '
+                             f'style=dashed, fillcolor=white];')
+            source = f"t{ids[id(x)]}" if id(x) in ids else extra[id(x)]
+            edge = (f' [label="{BOUNDARY}", color=red]'
+                    if id(x) in ids and rows[ids[id(x)]]["phase"] == "G"
+                    and rows[ids[id(t)]]["phase"] == "D" else "")
+            lines.append(f"  {source} -> t{ids[id(t)]}{edge};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --- the command line ----------------------------------------------------------------------------
+def default_trainer(data="sine", loss="non-saturating", k=1, seed=0, device="cpu",
+                    checkpoint=None):
+    """examples/gan_2d.py's default networks, trainer and data (1024 points); with `checkpoint`
+    (a checkpoint.npz that example wrote), restored to that trained state."""
+    manual_seed(seed)                                   # the networks' initial weights
+    points = make_2d(data, 1024, seed=seed, device=device).points
+    G = Generator(latent_dim=2, data_dim=2, hidden=(64, 64)).to(device)
+    D = Discriminator(data_dim=2, hidden=(128, 128)).to(device)
+    trainer = GANTrainer(G, D, Adam(G.parameters(), lr=2e-4), Adam(D.parameters(), lr=2e-4),
+                         k=k, generator_loss=loss, seed=seed)
+    if checkpoint is not None:
+        trainer.load_checkpoint(checkpoint)
+    return trainer, points
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m minigan.trace",
+                                description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", choices=DATASETS, default="sine")
+    p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating")
+    p.add_argument("--k", type=int, default=1, help="D updates (the first printed in full)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--checkpoint", default=None,
+                   help="a checkpoint.npz from examples/gan_2d.py (default networks) to trace")
+    p.add_argument("--batch-size", type=int, default=8, help="m, small to keep the trace short")
+    p.add_argument("--dot", default=None, help="write the G step's graph here (Graphviz text)")
+    p.add_argument("--max-lines", type=int, default=None, help="at most this many rows per table")
+    args = p.parse_args(argv)
+    try:
+        trainer, points = default_trainer(args.data, args.loss, args.k, args.seed, args.device,
+                                          args.checkpoint)
+        return trace_step(trainer, points, args.batch_size, max_lines=args.max_lines,
+                          dot=args.dot)
+    except (OSError, ValueError, KeyError, TypeError, backend.DeviceError) as error:
+        sys.exit(f"minigan.trace: error: {error}")
+
+
+if __name__ == "__main__":
+    main()
