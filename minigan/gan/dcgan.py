@@ -10,7 +10,7 @@ For 28 x 28 images (width 64) this is exactly the speed benchmark's W3 network:
        -> Flatten -> Dense(128*7*7 -> 1)                                       a logit
 
 image_size=8, width=32 gives the smaller pair for scikit-learn's 8 x 8 digits (2 -> 4 -> 8).
-Kernel 4 with stride 2 upsamples evenly (see docs/convolution.md on checkerboard artifacts).
+Kernel 4 with stride 2 upsamples evenly (see docs/08-convolution.md on checkerboard artifacts).
 Weights start as DCGAN's: N(0, 0.02) for conv and dense weights, N(1, 0.02) for BatchNorm scales.
 The G ends in tanh, so images are scaled to [-1, 1].
 """
