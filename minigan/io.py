@@ -11,6 +11,13 @@ import tempfile
 import numpy
 
 
+def _umask():
+    # The only portable way to read the umask is to set it and put it back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write):
     """Call write(file_object) on a temporary file, then move it to `path` in one step."""
     path = os.fspath(path)
@@ -22,6 +29,8 @@ def atomic_write(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file owner-only (0600); give it the mode open() would have.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -215,6 +215,18 @@ def test_atomic_write_creates_missing_folders(tmp_path):
     assert path.read_bytes() == b"x"
 
 
+def test_atomic_write_gives_the_mode_open_would(tmp_path):
+    # mkstemp's files are owner-only; a saved figure or checkpoint should follow the umask.
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "f.bin", lambda f: f.write(b"x"))
+        (tmp_path / "g.bin").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert oct(os.stat(tmp_path / "f.bin").st_mode & 0o777) == oct(0o644)
+    assert os.stat(tmp_path / "f.bin").st_mode == os.stat(tmp_path / "g.bin").st_mode
+
+
 def test_module_save_failure_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "net.npz"
     minigan.manual_seed(1)
