@@ -15,9 +15,10 @@ Two ways to compute it:
   at any logit. Its gradient is the famously simple dBCE/dx = sigmoid(x) - y.
   minigan's discriminators output logits and use this.
 - :func:`binary_cross_entropy` takes p itself (a sigmoid output layer, the Keras
-  ``binary_crossentropy`` of the seed tutorials). It must clip p to [eps, 1 - eps]: at a logit
-  of +-17 float32 rounds p to exactly 1 or 0 and ln 0 = -inf. Clipped, the loss is capped at
-  -ln(eps) and the gradient is zero: a saturated D stops teaching G. Kept to show and compare.
+  ``binary_crossentropy`` of the seed tutorials). It must clip p to [eps, 1 - eps]: from a logit
+  of 17 on, float32 rounds p to exactly 1 (and below about -104 to exactly 0), and ln 0 = -inf.
+  Clipped, the loss is capped at -ln(eps) and the gradient is zero: a saturated D stops
+  teaching G. Kept to show and compare.
 
 Both average over all elements (the minibatch mean of Algorithm 1).
 
