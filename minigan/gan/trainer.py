@@ -16,6 +16,7 @@ The number of iterations is floor(N / m) * epochs, as in the seed tutorials: one
 many steps as there are minibatches in the data set. Real minibatches are drawn at random (with
 replacement across steps), as the algorithm's "sample m examples" says.
 """
+import collections
 import math
 import os
 import time
@@ -57,7 +58,7 @@ class GANTrainer:
     that class. The loop is the same.
 
     Guard rail: train() warns once, through its `log` ("warning: ..."), when D has rejected
-    every generated sample (mean D(G(z)) < reject_below) for collapse_window steps in a row
+    every generated sample (D(G(z)) < reject_below on average over the last collapse_window steps)
     (see check_collapse for why, and for the window of short runs).
     """
 
@@ -66,8 +67,10 @@ class GANTrainer:
     # like numbers. But at the game's equilibrium D(x) = D(G(z)) = 1/2 (D's loss ln 4 = 1.386);
     # a mean D(G(z)) below 0.01, step after step, means D tells every generated sample apart and
     # the game has stopped (with the minimax loss, G's gradient has vanished too). One bad step
-    # is noise; a long run of them is a diagnosis, hence a window.
-    collapse_window = 200     # steps in a row with mean D(G(z)) < reject_below before warning;
+    # is noise; a long run of them is a diagnosis, hence a window. The test is on the window's
+    # *mean*, not "every step below": one fake that D half-accepts lifts a batch's mean D(G(z))
+    # above 0.01 for a step, and must not hide a D that has won for hundreds of steps.
+    collapse_window = 200     # steps whose mean D(G(z)) must be < reject_below to warn;
     collapse_min_steps = 50   # a run of fewer than 2 windows needs half its steps, >= this many
     reject_below = 0.01       # "D rejects every fake"
 
@@ -100,7 +103,7 @@ class GANTrainer:
         self.xp = backend.xp_of_device(self.device)
         self.history = History(conditional=self.num_classes > 0)
         self.steps_done = 0
-        self.rejecting_for = 0          # steps in a row with mean D(G(z)) < reject_below
+        self.recent = collections.deque()   # the guard rail's window: (d_x, d_g_z, D's loss)
         self.warned_collapse = False    # the guard rail speaks once per trainer
 
     # --- the pieces: G's inputs, D's outputs, D's losses ---------------------------------------
@@ -327,12 +330,13 @@ class GANTrainer:
         self.check_collapse(first, rows, log, window)
 
     def check_collapse(self, first_step, rows, log, window=None):
-        """The guard rail: warn once, through `log`, when D has rejected every generated sample
-        for `window` (default collapse_window) steps in a row.
+        """The guard rail: warn once, through `log`, when D has rejected the generated samples
+        for `window` (default collapse_window) steps: D(G(z)), averaged over the last `window`
+        steps, is below reject_below.
 
         rows: history records from step first_step on, each in the order of history.names[1:].
-        The streak carries over from call to call (flushes, and train() calls: a run trained one
-        epoch at a time is watched as one run).
+        The window carries over from call to call (flushes, and train() calls: a run trained
+        one epoch at a time is watched as one run).
 
         Why: mean D(G(z)) < 0.01 for that long means D wins the game outright. With the minimax
         loss ln(1 - D(G(z))), G's gradient per logit is -D(G(z)) ~ 0: G has stopped learning
@@ -350,19 +354,22 @@ class GANTrainer:
         names = self.history.names[1:]
         j_real, j_fake, j_dx, j_dgz = (names.index(name)
                                        for name in ("d_real", "d_fake", "d_x", "d_g_z"))
+        recent = self.recent
         for i, row in enumerate(rows):
-            self.rejecting_for = self.rejecting_for + 1 if row[j_dgz] < self.reject_below else 0
-            if self.rejecting_for >= window:
+            recent.append((row[j_dx], row[j_dgz], row[j_real] + row[j_fake]))
+            while len(recent) > window:
+                recent.popleft()
+            if len(recent) == window and sum(r[1] for r in recent) < self.reject_below * window:
                 self.warned_collapse = True
-                d_loss = row[j_real] + row[j_fake]
                 if log is not None:
-                    log(self._collapse_warning(first_step + i, row[j_dx], row[j_dgz], d_loss))
+                    d_x, d_g_z, d_loss = (sum(column) / window for column in zip(*recent))
+                    log(self._collapse_warning(first_step + i, window, d_x, d_g_z, d_loss))
                 return
 
-    def _collapse_warning(self, step, d_x, d_g_z, d_loss):
+    def _collapse_warning(self, step, window, d_x, d_g_z, d_loss):
         lines = [
-            f"warning: step {step}: for {self.rejecting_for} steps in a row D has rejected every "
-            f"generated sample: mean D(G(z)) = {d_g_z:.4f} < {self.reject_below} (0.5 at the "
+            f"warning: step {step}: over the last {window} steps D has rejected the generated "
+            f"samples: mean D(G(z)) = {d_g_z:.3g} < {self.reject_below} (0.5 at the "
             f"equilibrium), D(x) = {d_x:.3f} (0.5), D's loss = {d_loss:.4f} "
             f"(ln 4 = {math.log(4):.3f})."]
         if d_loss < self.reject_below:
