@@ -1,4 +1,5 @@
-"""Figures of a run: samples over training, and the loss and D-output curves.
+"""Figures of a run: samples over training, and the loss and D-output curves; and the figure of
+docs/05-minimax-vs-non-saturating.md, G's two losses' gradients.
 
 Host-only code: arrays are brought to the CPU with backend.to_numpy; files are written
 atomically (a crash never leaves half a PNG).
@@ -11,7 +12,8 @@ import matplotlib
 matplotlib.use("Agg")                      # no screen needed: we only write files
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .backend import to_numpy  # noqa: E402
+from .backend import to_numpy, xp_of_device  # noqa: E402
+from .gan.losses import GENERATOR_LOSSES, generator_loss  # noqa: E402
 from .io import atomic_write  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
@@ -105,3 +107,55 @@ def plot_image_grid(images, path, columns=8, row_labels=None, title=None):
     if title:
         fig.suptitle(title)
     _save(fig, path)
+
+
+def generator_loss_gradients(d_of_g_z):
+    """|dL_G/dl| per sample for both G losses, at D(G(z)) = sigmoid(l) = each given value p
+    (in (0, 1)). Returns {kind: host array}, float64.
+
+    Computed by the library's own backward, not from the formulas: l = ln(p / (1 - p)), then
+    generator_loss(l, kind).backward(). The loss is a mean over the n values, so each gradient
+    is multiplied back by n. Expected (docs/05): minimax -sigmoid(l) = -p, non-saturating
+    sigmoid(l) - 1 = -(1 - p)."""
+    xp = xp_of_device("cpu")
+    p = xp.asarray(d_of_g_z, dtype="float64").reshape(-1, 1)
+    grads = {}
+    for kind in GENERATOR_LOSSES:
+        logits = Tensor(xp.log(p / (1 - p)), requires_grad=True)
+        generator_loss(logits, kind).backward()
+        grads[kind] = abs(to_numpy(logits.grad).ravel() * len(p))
+    return grads
+
+
+def plot_generator_loss_gradients(path, marks=(0.01, 0.5)):
+    """|dL_G/dl| of the minimax and non-saturating G losses against D(G(z)), log-log, with the
+    ratio of the two written at each value in `marks`. Returns the curves: {"d_of_g_z": ...,
+    "minimax": ..., "non-saturating": ...} (host arrays)."""
+    xp = xp_of_device("cpu")
+    p = xp.logspace(-4, xp.log10(0.999), 400)       # from "D rejects every fake" to "D is fooled"
+    curves = {"d_of_g_z": p, **generator_loss_gradients(p)}
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.plot(p, curves["non-saturating"], color="tab:blue", label="non-saturating  -ln D(G(z)):  "
+            "|dL/dl| = 1 - D(G(z))")
+    ax.plot(p, curves["minimax"], color="tab:red", label="minimax  ln(1 - D(G(z))):  "
+            "|dL/dl| = D(G(z))")
+    for mark in marks:
+        at = generator_loss_gradients([mark])
+        ns, mm = float(at["non-saturating"][0]), float(at["minimax"][0])
+        ax.axvline(mark, color="gray", ls="--", lw=0.8)
+        ax.plot([mark, mark], [mm, ns], "o", color="black", ms=3)
+        # The ratio goes beside the dashed line where no curve passes: right of it, between
+        # the two curves, for a small D(G(z)); left of it and low down near D(G(z)) = 1.
+        small = mark < 0.1
+        ax.annotate(f"D(G(z)) = {mark:g}\nratio {ns / mm:.3g}x",
+                    (mark, (mm * ns) ** 0.5 if small else 2e-3), xytext=(6 if small else -6, 0),
+                    textcoords="offset points", fontsize=8, va="center",
+                    ha="left" if small else "right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("D(G(z)): D's probability that a generated sample is real")
+    ax.set_ylabel("|dL_G / dl| per sample (l: D's logit)")
+    ax.set_title("G's gradient at D's logit: early on, D(G(z)) ~ 0", fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    _save(fig, path)
+    return curves
