@@ -225,8 +225,9 @@ def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=
         f"{trainer.steps_done}: {trainer.k} D update(s), then one G update")
     say(f"m={batch_size}, d_update={trainer.d_update!r}, {trainer.generator_loss} G loss; "
         f"G: {trainer.G.num_parameters()} parameters, D: {trainer.D.num_parameters()}")
-    say("Tables: the tensors each backward() reached, in its order. op: the Function that made")
-    say("the tensor, or the parameter; |grad|: the norm of its complete gradient dL/d(tensor).")
+    say("Tables: the tensors each backward() reached, grouped by phase; # is backward()'s order.")
+    say("op: the Function that made the tensor, or the parameter; mean..max: the tensor's values;")
+    say("|grad|: the norm of its complete gradient dL/d(tensor).")
 
     # Algorithm 1's inner loop: k times, draw a real minibatch and update D (discriminator_step).
     d_updates, naive = [], []
@@ -347,8 +348,9 @@ def _print_d_update(say, u, trainer, max_lines):
             say(f"  {'-' * 30} {BOUNDARY}: the cut {'-' * 30}")
             say(f"     the generated batch {c['fake_shape']}: creator {c['fake_creator']}, "
                 f"requires_grad {c['fake_requires_grad']}: a leaf, made under no_grad")
-            say(f"     D's first op on it, {c['op']}, recorded needs_grad {c['needs_grad']}: "
-                f"no gradient for it,")
+            say("     (the same cut as G(z).detach(), without building G's graph first)")
+            say(f"     D's first op on it, {c['op']}, recorded needs_grad {c['needs_grad']} "
+                f"(one per input, the batch first): no gradient for the batch,")
             say(f"     backward stops here. G's tensors reached by this backward: "
                 f"{u['g_tensors_reached']}")
     e = u["grad_norm_end"]
@@ -368,7 +370,8 @@ def _print_d_summary(say, u, trainer):
 
 def _print_g_step(say, g, trainer, max_lines):
     say()
-    say(f"=== phase 3, the G step: G through a frozen D, {trainer.generator_loss} loss ===")
+    say(f"=== phase 3, the G step: G through a frozen D, {trainer.generator_loss} loss, "
+        f"fresh z ===")
     s = g["grad_norm_start"]
     say(f"start: |G.grad| {_num(s['G'])} (g_optimizer.zero_grad: -> None), |D.grad| "
         f"{_num(s['D'])} (from the D update)")
