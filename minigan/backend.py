@@ -95,6 +95,12 @@ def device_of(array):
     return "gpu" if get_array_module(array) is not numpy else "cpu"
 
 
+def same_device(a, b):
+    """Whether two arrays live on one device. Every layer asks this on every call, so the
+    common case is one test: before CuPy is loaded, every array is a NumPy array."""
+    return _cupy is None or get_array_module(a) is get_array_module(b)
+
+
 def to_device(array, device):
     """Copy an array to `device` (no copy when it is already there)."""
     device = check_device(device)

@@ -1,4 +1,5 @@
 """Conv2d and ConvTranspose2d layers (NCHW, PyTorch's weight layouts); the math is in conv.py."""
+from .. import backend
 from ..conv import (conv2d, conv_output_size, conv_transpose2d, conv_transpose_output_size)
 from ..tensor import Tensor
 from .init import initial_weights
@@ -39,7 +40,7 @@ class Conv2d(Module):
 
     def forward(self, x):
         check_image_input(self, x, self.in_channels)
-        if x.device != self.weight.device:
+        if not backend.same_device(x.data, self.weight.data):
             raise_device_mismatch(self, x)
         h, w = x.shape[2:]
         if conv_output_size(min(h, w), self.kernel_size, self.stride, self.padding) < 1:
@@ -79,7 +80,7 @@ class ConvTranspose2d(Module):
 
     def forward(self, x):
         check_image_input(self, x, self.in_channels)
-        if x.device != self.weight.device:
+        if not backend.same_device(x.data, self.weight.data):
             raise_device_mismatch(self, x)
         out = [conv_transpose_output_size(n, self.kernel_size, self.stride, self.padding,
                                           self.output_padding) for n in x.shape[2:]]

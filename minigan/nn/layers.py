@@ -30,7 +30,7 @@ class Dense(Module):
 
     def forward(self, x):
         check_input(self, x, self.in_features)
-        if x.device != self.weight.device:
+        if not backend.same_device(x.data, self.weight.data):
             raise_device_mismatch(self, x)
         return F.linear(x, self.weight, self.bias)
 

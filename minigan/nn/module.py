@@ -106,9 +106,10 @@ class Module:
         BatchNorm in training mode still normalises by the batch's statistics but does not
         update its running ones. This is Keras' ``trainable = False``, for one block only.
         """
-        params = self.parameters()
-        before = [p.requires_grad for p in params]
+        # One walk, no names: this runs at every G step (the trainer freezes D there).
         modules = list(self.modules())
+        params = [v for m in modules for v in vars(m).values() if isinstance(v, Parameter)]
+        before = [p.requires_grad for p in params]
         was_frozen = [m.is_frozen for m in modules]
         for p in params:
             p.requires_grad = False

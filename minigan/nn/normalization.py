@@ -79,7 +79,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         check_batch_norm_input(self, x, self.num_features, self.training, self.ndims)
-        if x.device != self.weight.device:
+        if not backend.same_device(x.data, self.weight.data):
             raise_device_mismatch(self, x)
         if not self.training:
             return batch_norm_eval(x, self.weight, self.bias, self.running_mean,
