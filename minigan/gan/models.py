@@ -7,19 +7,31 @@ probability, so that the loss can be computed stably from it (see minigan/losses
 A class-conditional pair (the AC-GAN, gan/acgan.py) has ``num_classes > 0``: its G takes
 (z, labels) and its D returns (logit, class_logits). The trainer asks ``num_classes`` and
 does the rest; DCGAN's convolutional pair is in gan/dcgan.py.
+
+Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/quality_2d.py):
+``Generator(batch_norm=True)`` puts a BatchNorm1d after every hidden Dense layer, and
+``Discriminator(pack=p)`` judges p samples at once ("packing", see the class).
 """
-from ..nn import Dense, Dropout, Module, Sequential, activation
+from .. import functions as F
+from ..nn import BatchNorm1d, Dense, Dropout, Module, Sequential, activation
 from ..random import default_random
 from ..tensor import Tensor, no_grad
 
 
-def mlp(sizes, hidden_activation, output_activation=None, dropout=0.0, init="default"):
-    """Dense layers of the given sizes, an activation (and dropout) after each hidden one."""
+def mlp(sizes, hidden_activation, output_activation=None, dropout=0.0, init="default",
+        batch_norm=False):
+    """Dense layers of the given sizes, an activation (and dropout) after each hidden one.
+
+    batch_norm: Dense -> BatchNorm1d -> activation for each hidden layer. Those Dense layers
+    get no bias: BatchNorm subtracts the batch mean right after, which cancels any constant
+    added before it (its gradient would be exactly 0); BatchNorm's own shift beta replaces it."""
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Dense(n_in, n_out, init=init))
         last = i == len(sizes) - 2
+        layers.append(Dense(n_in, n_out, bias=last or not batch_norm, init=init))
         if not last:
+            if batch_norm:
+                layers.append(BatchNorm1d(n_out))
             layers.append(activation(hidden_activation))
             if dropout:
                 layers.append(Dropout(dropout))
@@ -67,32 +79,77 @@ class GeneratorBase(Module):
 
 
 class Generator(GeneratorBase):
-    """G: z (m, latent_dim) -> x (m, data_dim)."""
+    """G: z (m, latent_dim) -> x (m, data_dim).
+
+    batch_norm=True: BatchNorm1d after each hidden Dense layer (PacGAN's 2-D generator is
+    Generator(2, 2, (400,) * 4, "relu", batch_norm=True)). G then normalises each training
+    batch by its own statistics, and sample() (eval mode) by the running ones."""
 
     def __init__(self, latent_dim=2, data_dim=2, hidden=(128, 128), activation="relu",
-                 output_activation=None, init="default"):
+                 output_activation=None, init="default", batch_norm=False):
         self.latent_dim, self.data_dim = latent_dim, data_dim
-        self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init)
+        self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init,
+                       batch_norm=batch_norm)
         self.config = {"class": "Generator", "kwargs": dict(
             latent_dim=latent_dim, data_dim=data_dim, hidden=list(hidden), activation=activation,
-            output_activation=output_activation, init=init)}
+            output_activation=output_activation, init=init, batch_norm=batch_norm)}
 
     def forward(self, z):
         return self.net(z)
 
 
 class Discriminator(Module):
-    """D: x (m, data_dim) -> logit (m, 1). D(x) = sigmoid(logit)."""
+    """D: x (m, data_dim) -> logit (m / pack, 1). D(x) = sigmoid(logit).
+
+    pack = p > 1 is PacGAN's packing (Lin et al. 2018): D judges p samples at once. Rows
+    p j, ..., p j + p - 1 of the batch are concatenated into one input of p * data_dim values,
+
+        x (m, data_dim)  ->  packs (m / p, p * data_dim)  ->  logits (m / p, 1),
+
+    and each pack gets one label: 1 when its p samples are real, 0 when they are generated (the
+    trainer's real and generated batches are separate, so no pack mixes the two; the losses are
+    unchanged, averaged over m / p packs). Why it helps against mode collapse: D now compares
+    the joint laws P^p of p real samples and Q^p of p generated ones. A G that drops modes of
+    total mass e in P draws no sample from them, while a real pack holds at least one with
+    probability 1 - (1 - e)^p, about p e: the difference D can see grows with p (PacGAN shows
+    that packing enlarges the total-variation distance much more for a Q with such a collapse
+    than for one without), and a pack of p near-identical samples -- the signature of a
+    collapsed G -- is itself unlike any real pack. The batch size m must be divisible by p:
+    m samples make m / p packs, so for PacGAN's recipe of 100 packs per step use
+    batch_size = 100 p.
+
+    The gradient needs no new rule: the packing is a reshape, whose backward reshapes each
+    pack's gradient back onto its p samples, so G still receives one gradient per sample.
+    """
 
     num_classes = 0
 
     def __init__(self, data_dim=2, hidden=(128, 128), activation="leaky_relu", dropout=0.0,
-                 init="default"):
-        self.data_dim = data_dim
-        self.net = mlp([data_dim, *hidden, 1], activation, dropout=dropout, init=init)
+                 init="default", pack=1):
+        if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+            raise ValueError(f"Discriminator: pack (samples per D input) must be an integer "
+                             f">= 1, got {pack!r}")
+        self.data_dim, self.pack = data_dim, pack
+        self.net = mlp([pack * data_dim, *hidden, 1], activation, dropout=dropout, init=init)
         self.config = {"class": "Discriminator", "kwargs": dict(
             data_dim=data_dim, hidden=list(hidden), activation=activation, dropout=dropout,
-            init=init)}
+            init=init, pack=pack)}
 
     def forward(self, x):
+        if self.pack > 1:
+            x = self.packed(x)
         return self.net(x)
+
+    def packed(self, x):
+        """x (m, data_dim) -> (m / pack, pack * data_dim): row j holds samples pack j .. pack j +
+        pack - 1 side by side (a row-major reshape: no values move)."""
+        if x.ndim != 2 or x.shape[1] != self.data_dim:
+            raise ValueError(f"Discriminator(pack={self.pack}): expected input of shape (batch, "
+                             f"{self.data_dim}), got {x.shape}")
+        m = x.shape[0]
+        if m % self.pack:
+            raise ValueError(f"Discriminator(pack={self.pack}): a batch of {m} samples cannot be "
+                             f"cut into packs of {self.pack}; use a batch size divisible by "
+                             f"{self.pack} (PacGAN's recipe: 100 packs, batch_size = "
+                             f"{100 * self.pack})")
+        return F.reshape(x, (m // self.pack, self.pack * self.data_dim))
