@@ -1,0 +1,738 @@
+"""Sample quality on the 2-D mode-collapse benchmarks, as PacGAN measures it, beside its rows.
+
+    python benchmarks/quality_2d.py               # the table: ring, grid; 3 configs; seeds 0-4
+    python benchmarks/quality_2d.py --quick       # smoke run: 300 iterations, seed 0
+    python benchmarks/quality_2d.py --iters 20000 # a fixed iteration count (reproducible)
+    python benchmarks/quality_2d.py --iters gan=18000,minimax=18000,best=14000
+    python benchmarks/quality_2d.py --full        # PacGAN's own budget: 400 000 iterations
+    python benchmarks/quality_2d.py --data ring --configs best --seeds 0,1 --set pack=4,lr=5e-4
+
+The benchmarks (minigan/data.py, as PacGAN, Lin et al. 2018, defines them): "ring", 8
+Gaussians on the unit circle at angles 2 pi i / 8, std 0.01; "grid", 25 Gaussians at
+{-4, -2, 0, 2, 4}^2, std 0.05; uniform over modes; a training set of 100 000 points drawn with
+the run's seed. The metrics (minigan.metrics.mode_metrics) on 2 500 samples of the final
+iterate (no picking of checkpoints or seeds): a sample is high quality (HQ) within 3 std of its
+nearest mode centre; a mode is covered when one HQ sample or more is nearest to it; reverse KL
+= sum_k p_k ln(K p_k), p_k the share of all samples nearest to mode k. A perfect sampler scores
+HQ 98.9 % (1 - e^-4.5) and reverse KL about (K - 1) / 5000; a diffuse cloud also has a low
+reverse KL, so read it with HQ.
+
+The runs. Every configuration trains PacGAN's nets: G z (2) -> 4 x [Dense 400 -> BatchNorm1d ->
+ReLU] -> Dense 2, D 3 x [Dense 200 -> ReLU] -> Dense 1 (a logit; PacGAN's D uses maxout with 5
+pieces, optional in the spec: ReLU here, as in the PyTorch rows), weights N(0, 0.02^2) and
+zero biases as PacGAN's code initialises them; Adam lr 1e-4, betas (0.8, 0.999); 100 D inputs
+per batch; alternating updates (Algorithm 1: k D steps, then one G step; PacGAN's Theano code,
+built on ALI's, updates both players from one forward pass). The configurations:
+
+  gan      the plain GAN: non-saturating G loss -ln D(G(z)), k = 1.
+  minimax  Goodfellow's minimax G loss ln(1 - D(G(z))), k = 1.
+  best     minigan's best recipe (BEST_NOTE below says why): PacGAN's packing of D's input,
+           Discriminator(pack=2) (minigan/gan/models.py), lr 1e-3 for both players, decaying
+           linearly to 0 over the run (minigan/gan/schedule.py).
+
+--set KEY=VALUE changes a setting of every configuration run (see BASE), e.g. for tuning:
+pack, lr, d_lr (D's own rate), k, loss, lr_decay (none, linear), g_hidden, d_hidden,
+g_batch_norm, d_activation, init, betas, packs_per_batch.
+
+Sampling mode. G's BatchNorm normalises a training batch by its own statistics; the samples
+that are scored come from G.sample(), eval mode, which normalises with the running statistics
+(momentum 0.1), so each sample is a function of its own z only. That is what PacGAN does: its
+figures and metrics come from the decoder applied outside Blocks' batch_normalization context,
+i.e. with the population statistics (their moving average, 0.05 per update). The JSON also
+keeps the metrics of the same z drawn in training mode (25 batches of 100), for comparison.
+
+The budget. About 3 minutes of one CPU core per run (--budget), so a faster engine buys more
+iterations. The script first times a short burst of each configuration (--calibrate seconds,
+in worker processes like the runs, --jobs at a time) and fixes the iteration count (G updates)
+from it, rounded down to a multiple of 500. The burst is timed in process CPU time, which
+counts only the time the run itself had a core, so a busy machine changes the count less than
+wall-clock time would. The counts are printed and recorded; --iters sets them by hand, and the
+same seed and iterations give the same numbers (one thread, the same machine). Runs go --jobs
+at a time (default 2), each in its own process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+MKL_NUM_THREADS = 1 set before NumPy is imported.
+
+Seeds. Run seed s: the training set make_2d(name, 100 000, seed=s), the initial weights
+minigan.manual_seed(s), the trainer's noise and minibatches seed 10 000 + s, the scored samples
+seed 20 000 + s (separate streams, so the data and the noise are not the same numbers).
+
+Output: a Markdown table (mean +- standard error over the seeds, and every seed) printed and
+written with the raw JSON (per-seed numbers, iterations, times, the machine) to
+benchmarks/results/<name>.{md,json}, and the figure <name>.png: the generated samples of the
+first seed over the mode centres, one panel per data set and configuration. <name> is
+quality_2d for the whole default table, with suffixes for --quick, --full, a subset of data
+sets, or a custom selection (--configs, --seeds, --set); --name sets it.
+"""
+import argparse
+import ast
+import concurrent.futures
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, ROOT)
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+DATASETS = ("ring", "grid")
+N_TRAIN, N_EVAL = 100_000, 2_500
+TRAIN_SEED_OFFSET, EVAL_SEED_OFFSET = 10_000, 20_000
+BUDGET_S, CALIBRATE_S = 180.0, 4.0
+QUICK_ITERS, FULL_ITERS = 300, 400_000
+ROUND_TO = 500                 # calibrated iteration counts are multiples of this
+LOSS_WINDOW = 200              # the logged D outputs: mean over the last steps
+
+# PacGAN's recipe (the spec's (a) and (b) use it unchanged); each config overrides some fields.
+# d_lr None: D's learning rate is lr too.
+BASE = dict(loss="non-saturating", k=1, pack=1, packs_per_batch=100, lr=1e-4, d_lr=None,
+            betas=(0.8, 0.999), g_hidden=(400,) * 4, d_hidden=(200,) * 3, g_batch_norm=True,
+            d_activation="relu", init="dcgan", lr_decay="none")
+LR_DECAYS = ("none", "linear")   # linear: gan.schedule.LinearDecay over the run, both players
+CONFIGS = {
+    "gan": dict(title="GAN (non-saturating, k = 1)"),
+    "minimax": dict(title="minimax GAN (k = 1)", loss="minimax"),
+    "best": dict(title="best recipe: packed 2, lr 1e-3 decaying to 0", pack=2, lr=1e-3,
+                 lr_decay="linear"),
+}
+BEST_NOTE = ("PacGAN's packing, Discriminator(pack=2): D judges 2 samples at once (100 packs = "
+             "200 samples per batch), so a generator that drops modes or repeats itself is "
+             "visible to D; lr 1e-3 for both players, 10 times PacGAN's, because at a few per "
+             "cent of PacGAN's 400 000 iterations the runs are budget-limited (at 1e-4 the "
+             "grid's D stays near chance for thousands of steps); and both learning rates "
+             "decay linearly to 0 over the run (minigan.gan.schedule.LinearDecay), so that the "
+             "final iterate settles instead of jittering around the equilibrium at full step "
+             "size. Chosen in short single-seed tuning runs over pack 1/2/4, the learning rates "
+             "(equal, or D faster than G), the decay, G without BatchNorm, LeakyReLU in D and "
+             "PyTorch's default initialisation.")
+
+# Published rows: Table 1 of PacGAN (Lin et al. 2018), 400 000 iterations, 10 runs, mean +- s.e.
+PACGAN_ROWS = {
+    "ring": [("PacGAN paper: GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+             ("PacGAN paper: PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03")],
+    "grid": [("PacGAN paper: GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+             ("PacGAN paper: PacGAN4", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01")],
+}
+# A PyTorch CPU implementation of PacGAN's recipe (ReLU D, one thread, ~2-3.5 min per run,
+# final iterate, 5 seeds unless noted), measured by the project: ../shared/notes/quality-2d.md.
+TORCH_ROWS = {
+    "ring": [("PyTorch CPU: GAN", 10_000, "7.4 ± 0.2", "57.4 ± 6.6", "0.109 ± 0.039"),
+             ("PyTorch CPU: packed 2", 10_000, "8.0 ± 0.0", "72.7 ± 6.6", "0.030 ± 0.011"),
+             ("PyTorch CPU: GAN + R1 γ 0.1 (3 seeds)", 10_000, "7.3 ± 0.3", "38.7 ± 5.2",
+              "0.007 ± 0.001")],
+    "grid": [("PyTorch CPU: GAN", 8_000, "5.4 ± 1.2", "2.1 ± 0.6", "0.86 ± 0.07"),
+             ("PyTorch CPU: packed 4", 8_000, "16.2 ± 2.0", "1.8 ± 0.2", "0.077 ± 0.017")],
+}
+# The issue's goals for the best recipe at the 3-minute budget: modes in every seed, mean HQ,
+# mean reverse KL.
+GOALS = {"ring": (8, 0.90, 0.02), "grid": (25, 0.80, 0.05)}
+
+
+# ---------------------------------------------------------------- one run
+
+def recipe(config_name, overrides=None):
+    """The full settings of a configuration: BASE, the config's fields, then --set overrides."""
+    if config_name not in CONFIGS:
+        raise ValueError(f"unknown configuration {config_name!r}: expected one of "
+                         f"{tuple(CONFIGS)}")
+    settings = {**BASE, **CONFIGS[config_name], **(overrides or {})}
+    unknown = set(settings) - set(BASE) - {"title"}
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}: expected some of {sorted(BASE)}")
+    if settings["lr_decay"] not in LR_DECAYS:
+        raise ValueError(f"unknown lr_decay {settings['lr_decay']!r}: expected one of "
+                         f"{LR_DECAYS}")
+    settings["batch_size"] = settings["packs_per_batch"] * settings["pack"]
+    return settings
+
+
+def build(data_name, settings, seed, device="cpu"):
+    """(G, D, trainer, data set) for one run."""
+    import minigan
+    from minigan.data import make_2d
+    from minigan.gan import Discriminator, GANTrainer, Generator
+    from minigan.optim import Adam
+    data = make_2d(data_name, N_TRAIN, seed=seed, device=device)
+    minigan.manual_seed(seed)
+    G = Generator(latent_dim=2, data_dim=2, hidden=tuple(settings["g_hidden"]),
+                  activation="relu", init=settings["init"],
+                  batch_norm=settings["g_batch_norm"]).to(device)
+    D = Discriminator(data_dim=2, hidden=tuple(settings["d_hidden"]),
+                      activation=settings["d_activation"], init=settings["init"],
+                      pack=settings["pack"]).to(device)
+    betas = tuple(settings["betas"])
+    d_lr = settings["d_lr"] or settings["lr"]
+    trainer = GANTrainer(G, D, Adam(G.parameters(), lr=settings["lr"], betas=betas),
+                         Adam(D.parameters(), lr=d_lr, betas=betas),
+                         k=settings["k"], generator_loss=settings["loss"],
+                         seed=TRAIN_SEED_OFFSET + seed)
+    G.train()
+    D.train()
+    return G, D, trainer, data
+
+
+def score(G, data, seed):
+    """(samples, their metrics, metrics in training mode) for N_EVAL latent points.
+
+    The reported samples come from G in eval mode (BatchNorm's running statistics). For
+    comparison the same z also go through G in training mode, in batches of 100 as in
+    training (BatchNorm on each batch's own statistics; frozen, so the running statistics
+    stay as they are)."""
+    import minigan
+    from minigan.backend import get_array_module
+    from minigan.metrics import mode_metrics
+    from minigan.tensor import Tensor, no_grad
+    rng = minigan.Random(EVAL_SEED_OFFSET + seed, G.device)
+    z = G.sample_latent(N_EVAL, rng)
+    samples = G.sample_with(z)
+    metrics = mode_metrics(samples, data.centres, data.std)
+    was_training = G.training
+    G.train()
+    with G.frozen(), no_grad():
+        batches = [G(Tensor(z.data[i:i + 100])).data for i in range(0, N_EVAL, 100)]
+    G.train(was_training)
+    train_mode = mode_metrics(get_array_module(z.data).concatenate(batches), data.centres,
+                              data.std)
+    return samples, metrics, train_mode
+
+
+def train_run(data_name, config_name, seed, iterations, overrides=None, device="cpu",
+              keep_samples=False):
+    """Train one configuration for `iterations` G updates and score the final iterate."""
+    from minigan import backend
+    from minigan.gan.schedule import LinearDecay
+    settings = recipe(config_name, overrides)
+    G, D, trainer, data = build(data_name, settings, seed, device)
+    m = settings["batch_size"]
+    schedules = []
+    if settings["lr_decay"] == "linear":
+        schedules = [LinearDecay(trainer.g_optimizer, iterations),
+                     LinearDecay(trainer.d_optimizer, iterations)]
+    window = []
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for step in range(iterations):
+        record = trainer.train_step(data.points, m)
+        for schedule in schedules:
+            schedule.step()
+        if step >= iterations - LOSS_WINDOW:
+            window.append(record)
+    if device == "gpu":
+        backend.xp_of_device(device).cuda.Device().synchronize()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    finals = [[float(v) for v in row] for row in window]
+    names = ("d_real", "d_fake", "g", "d_x", "d_g_z")
+    last = {name: (sum(r[j] for r in finals) / len(finals) if finals else None)
+            for j, name in enumerate(names)}
+    finite = all(math.isfinite(v) for r in finals for v in r)
+    samples, metrics, train_mode = score(G, data, seed)
+    result = {"data": data_name, "config": config_name, "seed": seed,
+              "iterations": iterations, "batch_size": m, "wall_s": wall, "cpu_s": cpu,
+              "it_per_s": iterations / wall if wall > 0 else None,
+              **metrics, "train_mode_bn": train_mode,
+              f"last_{LOSS_WINDOW}_steps": last, "finite": finite}
+    if keep_samples:
+        result["samples"] = backend.to_numpy(samples.data).tolist()
+    return result
+
+
+def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10):
+    """Seconds per iteration of a configuration: a warm-up, then steps until `seconds` have
+    passed. On the CPU the clock is the process's CPU time (see the module's docstring); on
+    the GPU, where the CPU mostly waits, wall-clock time after a synchronisation."""
+    from minigan import backend
+    settings = recipe(config_name, overrides)
+    _, _, trainer, data = build("ring", settings, 0, device)
+    m = settings["batch_size"]
+    gpu = device == "gpu"
+    clock = time.perf_counter if gpu else time.process_time
+
+    def sync():
+        if gpu:
+            backend.xp_of_device(device).cuda.Device().synchronize()
+    for _ in range(warmup):
+        trainer.train_step(data.points, m)
+    sync()
+    steps, t0, wall0 = 0, clock(), time.perf_counter()
+    while True:
+        for _ in range(10):
+            trainer.train_step(data.points, m)
+        steps += 10
+        sync()
+        elapsed = clock() - t0
+        if elapsed >= seconds:
+            break
+    wall = time.perf_counter() - wall0
+    return {"config": config_name, "steps": steps, "clock": "wall" if gpu else "process CPU",
+            "s_per_it": elapsed / steps, "wall_s_per_it": wall / steps}
+
+
+# ---------------------------------------------------------------- worker processes
+
+def worker_main():
+    """`quality_2d.py --worker`: one task as JSON on stdin, its result as JSON on stdout."""
+    task = json.loads(sys.stdin.read())
+    kind = task.pop("task")
+    result = train_run(**task) if kind == "train" else measure_speed(**task)
+    result["threads"] = {k: os.environ.get(k) for k in THREAD_VARS}
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def run_task(task, in_process):
+    """Run one task: in this process (jobs = 0), or in a fresh one-thread worker process."""
+    if in_process:
+        args = dict(task)
+        kind = args.pop("task")
+        return train_run(**args) if kind == "train" else measure_speed(**args)
+    env = dict(os.environ, **{k: "1" for k in THREAD_VARS})
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker"],
+                          input=json.dumps(task), capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"worker for {task} failed (exit {done.returncode}):\n"
+                           f"{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_tasks(tasks, jobs, on_done):
+    """Run tasks `jobs` at a time (in process when jobs == 0), calling on_done(task, result)
+    as each finishes; results in the tasks' order."""
+    if jobs == 0:
+        results = []
+        for task in tasks:
+            results.append(run_task(task, in_process=True))
+            on_done(task, results[-1])
+        return results
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_task, task, False): i for i, task in enumerate(tasks)}
+        results = [None] * len(tasks)
+        for future in concurrent.futures.as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            on_done(tasks[i], results[i])
+    return results
+
+
+# ---------------------------------------------------------------- iteration counts
+
+def parse_iters(text, config_names):
+    """--iters: "N" for every configuration, or "gan=N,best=M" (every selected one named)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if "=" not in text:
+        n = int(text)
+        return {name: n for name in config_names}
+    counts = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        counts[name.strip()] = int(value)
+    missing = [name for name in config_names if name not in counts]
+    if missing:
+        raise ValueError(f"--iters names no count for {missing}: give N, or name=N for each of "
+                         f"{list(config_names)}")
+    return {name: counts[name] for name in config_names}
+
+
+# Settings that change the work per iteration; the others (loss, lr, d_lr, lr_decay, betas,
+# init) change the numbers, not the cost.
+COST_SETTINGS = ("k", "pack", "packs_per_batch", "g_hidden", "d_hidden", "g_batch_norm",
+                 "d_activation")
+
+
+def cost_key(settings):
+    return json.dumps([settings[name] for name in COST_SETTINGS])
+
+
+def iterations_from_speed(s_per_it, budget_s):
+    """The largest multiple of ROUND_TO iterations that fits the budget (at least ROUND_TO)."""
+    return max(ROUND_TO, int(budget_s / s_per_it) // ROUND_TO * ROUND_TO)
+
+
+# ---------------------------------------------------------------- summary and tables
+
+def mean_se(values):
+    """(mean, standard error = sample std / sqrt(n); None for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def summarise(runs):
+    """Mean and s.e. of modes, HQ, reverse KL, and the iterations and times of a group."""
+    summary = {}
+    for key in ("modes", "hq", "reverse_kl", "wall_s", "cpu_s"):
+        mean, se = mean_se([r[key] for r in runs])
+        summary[key] = {"mean": mean, "se": se}
+    summary["iterations"] = sorted({r["iterations"] for r in runs})
+    summary["seeds"] = [r["seed"] for r in runs]
+    summary["modes_min"] = min(r["modes"] for r in runs)
+    return summary
+
+
+def _pm(stat, scale=1.0, digits=2):
+    mean = stat["mean"] * scale
+    if stat["se"] is None:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {stat['se'] * scale:.{digits}f}"
+
+
+def _iters(values):
+    return " / ".join(f"{v:,}".replace(",", " ") for v in values)
+
+
+def goal_line(data_name, summary):
+    modes, hq, rkl = GOALS[data_name]
+    met = (summary["modes_min"] == modes, summary["hq"]["mean"] >= hq,
+           summary["reverse_kl"]["mean"] <= rkl)
+    verdict = "met" if all(met) else "missed"
+    return (f"Goal for the best recipe on the {data_name} at this budget ({modes}/{modes} modes "
+            f"in every seed, mean HQ >= {100 * hq:.0f} %, mean reverse KL <= {rkl}): "
+            f"**{verdict}** (fewest modes in a seed {summary['modes_min']}, HQ "
+            f"{100 * summary['hq']['mean']:.1f} %, reverse KL "
+            f"{summary['reverse_kl']['mean']:.3f}).")
+
+
+def markdown(record):
+    K = {"ring": 8, "grid": 25}
+    lines = [f"## Sample quality on the 2-D mode benchmarks ({record['mode']})", ""]
+    for data_name in record["data"]:
+        k = K[data_name]
+        lines += [f"### {data_name}: {k} Gaussians, 2 500 samples of the final iterate", "",
+                  f"| run | seeds | iterations (G updates) | wall time / run | modes (of {k}) "
+                  f"| HQ % | reverse KL |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for config_name in record["configs"]:
+            s = record["summary"][data_name][config_name]
+            title = record["recipes"][config_name]["title"]
+            lines.append(f"| **minigan: {title}** | {len(s['seeds'])} | {_iters(s['iterations'])} "
+                         f"| {s['wall_s']['mean']:.0f} s | {_pm(s['modes'], digits=1)} | "
+                         f"{_pm(s['hq'], 100, 1)} | {_pm(s['reverse_kl'], digits=3)} |")
+        for label, iters, modes, hq, rkl in TORCH_ROWS[data_name]:
+            seeds = 3 if "3 seeds" in label else 5
+            lines.append(f"| {label.replace(' (3 seeds)', '')} | {seeds} | {_iters([iters])} | "
+                         f"~2–3.5 min | {modes} | {hq} | {rkl} |")
+        for label, modes, hq, rkl in PACGAN_ROWS[data_name]:
+            lines.append(f"| {label} | 10 | 400 000 | | {modes} | {hq} | {rkl} |")
+        if "best" in record["configs"] and record["mode"] == "budget":
+            lines += ["", goal_line(data_name, record["summary"][data_name]["best"])]
+        lines.append("")
+    lines += ["### Every run", "",
+              "| data | config | seed | iterations | wall s | CPU s | modes | HQ % | reverse KL "
+              f"| D(x), D(G(z)) (last {LOSS_WINDOW} steps) |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in record["runs"]:
+        last = r[f"last_{LOSS_WINDOW}_steps"]
+        d_out = (f"{last['d_x']:.3f}, {last['d_g_z']:.3f}" if last["d_x"] is not None else "—")
+        lines.append(f"| {r['data']} | {r['config']} | {r['seed']} | {r['iterations']} | "
+                     f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['modes']} | "
+                     f"{100 * r['hq']:.1f} | {r['reverse_kl']:.3f} | {d_out} |")
+    machine = record["machine"]
+    lines += ["", "Mean ± standard error over the seeds (sample standard deviation / √n). HQ: "
+              "within 3 std of the nearest centre; modes: centres with at least one HQ sample "
+              "nearest; reverse KL = Σₖ pₖ ln(K pₖ) over all samples (a perfect sampler: HQ "
+              "98.9 %, reverse KL ≈ (K − 1)/5000). Samples from G in eval mode (BatchNorm's "
+              "running statistics), as PacGAN scores them.", "",
+              "Configurations (all: G 2 → 4 × [Dense 400, BatchNorm, ReLU] → 2; D 3 × [Dense "
+              "200, ReLU] → 1; weights N(0, 0.02²); Adam betas (0.8, 0.999); 100 D inputs per "
+              "batch; alternating updates):", ""]
+    for config_name in record["configs"]:
+        rec = record["recipes"][config_name]
+        rates = f"lr {rec['lr']:g}" + (f" (D {rec['d_lr']:g})" if rec["d_lr"] else "")
+        if rec["lr_decay"] == "linear":
+            rates += ", decaying linearly to 0 over the run"
+        lines.append(f"- `{config_name}`: {rec['title']}: loss {rec['loss']}, k = {rec['k']}, "
+                     f"pack {rec['pack']} (batch {rec['batch_size']} samples), {rates}"
+                     + (f". Why: {BEST_NOTE}" if config_name == "best"
+                        and not record["overrides"] else "."))
+    if record["overrides"]:
+        lines.append(f"- Overrides for this run (--set): {record['overrides']}.")
+    lines += ["", f"Budget: {record['budget_note']}", "",
+              "PyTorch rows: a PyTorch CPU implementation of the same recipe on this project's "
+              "machines (ReLU D, one thread per run, 5 seeds unless noted). PacGAN rows: Table 1 "
+              "of Lin et al. 2018 (maxout D, 10 runs, 400 000 iterations).", "",
+              f"Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; "
+              f"{record['jobs']} runs at a time, one thread each; numpy {machine['numpy']} "
+              f"({machine['blas']}); Python {machine['python']}; load average before / after "
+              f"{machine['loadavg_before']} / {machine.get('loadavg_after', '?')}; "
+              f"git {machine['git_commit'] or '?'}"
+              + (" (minigan/ modified)" if machine["library_modified"] else "") + ".", "",
+              f"Reproduce: `{record['reproduce']}`", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the figure
+
+def plot(record, samples, path):
+    """One panel per data set (rows) and configuration (columns): generated samples (black
+    dots) over the mode centres (red circles), titled with the seed's metrics. Samples beyond
+    the frame are drawn at its edge."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from minigan.data import grid_centres, ring_centres
+    from minigan.io import atomic_write
+    rows, cols = record["data"], record["configs"]
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(3.3 * len(cols), 3.3 * len(rows)),
+                             squeeze=False)
+    for i, data_name in enumerate(rows):
+        centres = (ring_centres if data_name == "ring" else grid_centres)(np)
+        limit = 1.6 if data_name == "ring" else 6.0
+        for j, config_name in enumerate(cols):
+            ax = axes[i][j]
+            run, points = samples[(data_name, config_name)]
+            points = np.clip(np.asarray(points), -limit, limit)     # far samples at the edge
+            # centres underneath as open circles, so the samples piled on them stay visible
+            ax.scatter(centres[:, 0], centres[:, 1], s=60, facecolors="none",
+                       edgecolors="tab:red", linewidths=0.8, zorder=1)
+            ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.25, color="black",
+                       linewidths=0, zorder=2)
+            ax.set_xlim(-limit, limit)
+            ax.set_ylim(-limit, limit)
+            ax.set_aspect("equal")
+            ax.set_title(f"{data_name}, {config_name}: {_iters([run['iterations']])} it\n"
+                         f"{run['modes']} modes, HQ {100 * run['hq']:.0f} %, rev. KL "
+                         f"{run['reverse_kl']:.3f}", fontsize=9)
+    seed = next(iter(samples.values()))[0]["seed"]
+    fig.suptitle(f"2 500 samples of the final G, seed {seed}\nred circles: mode centres",
+                 fontsize=9)
+    fig.tight_layout()
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- machine facts
+
+def machine_info():
+    import numpy as np
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+        blas = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except TypeError:                # NumPy < 1.26
+        blas = "?"
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=10).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__, "blas": blas,
+            "thread_env_of_workers": {k: "1" for k in THREAD_VARS},
+            "loadavg_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "git_commit": git("rev-parse", "--short", "HEAD"),
+            "library_modified": bool(git("status", "--porcelain", "minigan"))}
+
+
+def write_text(path, text):
+    from minigan.io import atomic_write
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+# ---------------------------------------------------------------- the core function
+
+def result_name(data, configs, seeds, quick, full, overrides):
+    name = "quality_2d"
+    if list(data) != list(DATASETS):
+        name += "_" + "_".join(data)
+    default_seeds = [0] if quick else list(range(5))
+    if list(configs) != list(CONFIGS) or list(seeds) != default_seeds or overrides:
+        name += "_custom"
+    if quick:
+        name += "_quick"
+    if full:
+        name += "_full"
+    return name
+
+
+def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None, quick=False,
+        full=False, budget_s=BUDGET_S, calibrate_s=CALIBRATE_S, jobs=2, overrides=None,
+        device="cpu", out=RESULTS, name=None, figure=True, log=print):
+    """Train every (data set, configuration, seed), score it, write <name>.{md,json,png} to
+    `out`; return the record. iters: {config: G updates} or None (calibrate to budget_s, or
+    --quick / --full). jobs: runs at a time in one-thread worker processes (0: in this process,
+    with its own thread settings)."""
+    data, configs, seeds = list(data), list(configs), list(seeds)
+    for d in data:
+        if d not in DATASETS:
+            raise ValueError(f"unknown data set {d!r}: expected some of {DATASETS}")
+    overrides = dict(overrides or {})
+    recipes = {c: recipe(c, overrides) for c in configs}
+    name = name or result_name(data, configs, seeds, quick, full, overrides)
+    machine = machine_info()
+    t_start = time.perf_counter()
+    calibration = None
+    if iters is not None:
+        mode, budget_note = "fixed", "iterations set by hand (--iters)."
+    elif quick:
+        iters, mode = {c: QUICK_ITERS for c in configs}, "quick"
+        budget_note = f"--quick: {QUICK_ITERS} iterations, a smoke run (not a result)."
+    elif full:
+        iters, mode = {c: FULL_ITERS for c in configs}, "full"
+        budget_note = f"--full: PacGAN's {FULL_ITERS} iterations."
+    else:
+        mode = "budget"
+        # Configurations that differ only in settings that cost nothing (loss, learning
+        # rates, schedule, initialisation) share one burst, so they get the same count.
+        timed = {}
+        for c in configs:
+            timed.setdefault(cost_key(recipes[c]), c)
+        log(f"timing {', '.join(timed.values())} for {calibrate_s:g} s each ({jobs or 1} at a "
+            f"time) ...")
+        tasks = [dict(task="speed", config_name=c, seconds=calibrate_s, overrides=overrides,
+                      device=device) for c in timed.values()]
+        speeds = run_tasks(tasks, jobs, lambda t, r: log(
+            f"  {r['config']}: {1e3 * r['s_per_it']:.2f} ms {r['clock']} time / iteration "
+            f"({1e3 * r['wall_s_per_it']:.2f} ms wall)"))
+        by_key = {cost_key(recipes[s["config"]]): s for s in speeds}
+        calibration = {c: dict(by_key[cost_key(recipes[c])]) for c in configs}
+        iters = {c: iterations_from_speed(calibration[c]["s_per_it"], budget_s)
+                 for c in configs}
+        budget_note = (f"{budget_s:g} s per run: iterations = the budget / time per "
+                       f"iteration of a {calibrate_s:g}-s burst, rounded down to a "
+                       f"multiple of {ROUND_TO} ("
+                       + ", ".join(f"{c}: {1e3 * calibration[c]['s_per_it']:.2f} ms"
+                                   for c in configs) + f", {speeds[0]['clock']} time).")
+    iters_text = ",".join(f"{c}={iters[c]}" for c in configs)
+    log(f"iterations (G updates) per run: {iters_text}")
+    reproduce = ["python benchmarks/quality_2d.py", f"--iters {iters_text}"]
+    if data != list(DATASETS):
+        reproduce.append(f"--data {','.join(data)}")
+    if configs != list(CONFIGS):
+        reproduce.append(f"--configs {','.join(configs)}")
+    if seeds != list(range(5)):
+        reproduce.append(f"--seeds {','.join(map(str, seeds))}")
+    for key, value in overrides.items():
+        reproduce.append(f"--set {key}={str(value).replace(' ', '')}")
+    if device != "cpu":
+        reproduce.append(f"--device {device}")
+    reproduce = " ".join(reproduce)
+
+    tasks = [dict(task="train", data_name=d, config_name=c, seed=s, iterations=iters[c],
+                  overrides=overrides, device=device, keep_samples=figure and s == seeds[0])
+             for d in data for c in configs for s in seeds]
+    log(f"{len(tasks)} runs, {jobs or 1} at a time ...")
+
+    def report(task, r):
+        log(f"  {r['data']:4s} {r['config']:8s} seed {r['seed']}: {r['iterations']} it in "
+            f"{r['wall_s']:.0f} s ({r['cpu_s']:.0f} s CPU): {r['modes']} modes, HQ "
+            f"{100 * r['hq']:.1f} %, reverse KL {r['reverse_kl']:.3f}"
+            + ("" if r["finite"] else "  (non-finite losses)"))
+    runs = run_tasks(tasks, jobs, report)
+    samples = {(r["data"], r["config"]): (r, r.pop("samples")) for r in runs if "samples" in r}
+    summary = {d: {c: summarise([r for r in runs if r["data"] == d and r["config"] == c])
+                   for c in configs} for d in data}
+    machine["loadavg_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    record = {"name": name, "mode": mode, "data": data, "configs": configs, "seeds": seeds,
+              "iterations": iters, "budget_s": budget_s if mode == "budget" else None,
+              "budget_note": budget_note, "calibration": calibration, "jobs": jobs or 1,
+              "device": device, "overrides": overrides, "recipes": recipes,
+              "summary": summary, "runs": runs, "published_pacgan": PACGAN_ROWS,
+              "pytorch_cpu": TORCH_ROWS, "machine": machine, "reproduce": reproduce,
+              "total_wall_s": time.perf_counter() - t_start}
+    text = markdown(record)
+    base = os.path.join(out, name)
+    write_text(base + ".md", text)
+    write_text(base + ".json", json.dumps(record, indent=1) + "\n")
+    if figure and samples:
+        plot(record, samples, base + ".png")
+    log("")
+    log(text)
+    log(f"written: {base}.md, {base}.json" + (f", {base}.png" if figure and samples else ""))
+    return record
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_set(items):
+    """--set key=value (repeatable): values as Python literals (1e-3, 4, (64, 64)) or text."""
+    overrides = {}
+    for item in items or []:
+        for part in _split_top_level(item):
+            key, sep, value = part.partition("=")
+            if not sep:
+                raise ValueError(f"--set expects key=value, got {part!r}")
+            try:
+                overrides[key.strip()] = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError):
+                overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def _split_top_level(text):
+    """Split "a=1,b=(2,3)" at the commas outside brackets."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return parts + [current] if current else parts
+
+
+def main(argv=None):
+    if argv is None and sys.argv[1:] == ["--worker"]:
+        return worker_main()
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", default=",".join(DATASETS), help="data sets, comma-separated")
+    p.add_argument("--configs", default=",".join(CONFIGS),
+                   help=f"configurations, comma-separated, of {', '.join(CONFIGS)}")
+    p.add_argument("--seeds", default="0,1,2,3,4", help="seeds, comma-separated")
+    p.add_argument("--iters", default=None, help="G updates per run: N, or config=N,...; "
+                   "None: calibrated to --budget")
+    p.add_argument("--budget", type=float, default=BUDGET_S, help="CPU seconds per run")
+    p.add_argument("--calibrate", type=float, default=CALIBRATE_S,
+                   help="CPU seconds of the timed burst per configuration")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {QUICK_ITERS} iterations, seed 0 (unless --seeds)")
+    p.add_argument("--full", action="store_true",
+                   help=f"PacGAN's budget: {FULL_ITERS} iterations per run")
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time (0: in this process)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help=f"override a recipe setting for every configuration run, e.g. "
+                        f"lr=5e-4 or pack=2 (settings: {', '.join(BASE)})")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--no-figure", action="store_true", help="skip the PNG")
+    p.add_argument("--name", default=None, help="result file name (default from the options)")
+    p.add_argument("--out", default=RESULTS, help="folder for the results")
+    args = p.parse_args(argv)
+    if args.quick and args.full:
+        p.error("--quick and --full exclude each other")
+    if args.jobs < 0:
+        p.error("--jobs must be >= 0")
+    configs = [c.strip() for c in args.configs.split(",")]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        if args.quick and args.seeds == "0,1,2,3,4":
+            seeds = [0]
+        iters = parse_iters(args.iters, configs)
+        run(data=[d.strip() for d in args.data.split(",")], configs=configs, seeds=seeds,
+            iters=iters, quick=args.quick, full=args.full, budget_s=args.budget,
+            calibrate_s=args.calibrate, jobs=args.jobs, overrides=parse_set(args.set),
+            device=args.device, out=args.out, name=args.name, figure=not args.no_figure)
+    except (ValueError, RuntimeError) as error:
+        sys.exit(f"quality_2d.py: error: {error}")
+
+
+if __name__ == "__main__":
+    main()

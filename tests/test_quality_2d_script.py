@@ -1,0 +1,131 @@
+"""benchmarks/quality_2d.py: its core function end to end in a tiny mode (small nets, a few
+dozen iterations), the table and JSON it writes, the same numbers for the same seed and
+iterations (in this process and in a one-thread worker process), and its small helpers."""
+import importlib.util
+import json
+import math
+import os
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
+                      "quality_2d.py")
+TINY = {"g_hidden": (16, 16), "d_hidden": (16,)}        # PacGAN's nets would take minutes
+
+
+@pytest.fixture(scope="module")
+def q2d():
+    spec = importlib.util.spec_from_file_location("quality_2d", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_run(q2d, out, name, seeds=(0,), jobs=0, figure=True, configs=("gan", "best")):
+    lines = []
+    record = q2d.run(data=["ring", "grid"], configs=list(configs), seeds=list(seeds),
+                     iters={c: 24 for c in configs}, jobs=jobs, overrides=dict(TINY),
+                     out=str(out), name=name, figure=figure, log=lines.append)
+    return record, "\n".join(lines)
+
+
+def metrics(record):
+    return [(r["data"], r["config"], r["seed"], r["modes"], r["hq"], r["reverse_kl"])
+            for r in record["runs"]]
+
+
+def test_tiny_run_writes_the_table_json_and_figure(q2d, tmp_path):
+    record, printed = tiny_run(q2d, tmp_path, "t", seeds=(0, 1))
+    for ext in ("md", "json", "png"):
+        assert (tmp_path / f"t.{ext}").stat().st_size > 0
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert len(saved["runs"]) == 2 * 2 * 2                  # data sets x configs x seeds
+    for run in saved["runs"]:
+        assert run["iterations"] == 24 and run["wall_s"] > 0 and "samples" not in run
+        assert 0 <= run["hq"] <= 1 and 0 <= run["modes"] <= (8 if run["data"] == "ring" else 25)
+        assert 0 <= run["reverse_kl"] <= math.log(25) + 1e-9
+        assert set(run["train_mode_bn"]) == {"modes", "hq", "reverse_kl"}
+    assert saved["runs"][0]["batch_size"] == 100                 # gan: 100 samples
+    assert saved["recipes"]["best"]["batch_size"] == 100 * saved["recipes"]["best"]["pack"]
+    summary = saved["summary"]["grid"]["gan"]
+    hq = [r["hq"] for r in saved["runs"] if r["data"] == "grid" and r["config"] == "gan"]
+    assert summary["hq"]["mean"] == pytest.approx(sum(hq) / 2)
+    assert summary["hq"]["se"] == pytest.approx(abs(hq[0] - hq[1]) / 2)   # s / sqrt(2), n = 2
+    assert saved["machine"]["thread_env_of_workers"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert saved["reproduce"].startswith("python benchmarks/quality_2d.py --iters gan=24,best=24")
+    table = (tmp_path / "t.md").read_text()
+    assert table in printed
+    assert "| **minigan: GAN (non-saturating, k = 1)** | 2 | 24 |" in table
+    assert "| PacGAN paper: PacGAN4 | 10 | 400 000 | | 24.8 ± 0.2 | 93.6 ± 0.6 | 0.04 ± 0.01 |" \
+        in table
+    assert "| PyTorch CPU: packed 2 | 5 | 10 000 |" in table
+    assert table.count("| ring | gan |") == 2 and table.count("| grid | best |") == 2
+
+
+def test_same_seed_and_iterations_give_the_same_numbers(q2d, tmp_path):
+    first, _ = tiny_run(q2d, tmp_path, "a", figure=False)
+    again, _ = tiny_run(q2d, tmp_path, "b", figure=False)
+    other, _ = tiny_run(q2d, tmp_path, "c", seeds=(1,), figure=False)
+    assert metrics(first) == metrics(again)
+    # the test can fail: another seed trains another G
+    assert [m[3:] for m in metrics(first)] != [m[3:] for m in metrics(other)]
+
+
+def test_a_worker_process_gives_the_numbers_of_this_process(q2d, tmp_path):
+    here, _ = tiny_run(q2d, tmp_path, "here", configs=("best",), figure=False)
+    worker, _ = tiny_run(q2d, tmp_path, "worker", configs=("best",), jobs=1, figure=False)
+    assert metrics(here) == metrics(worker)
+    assert all(r["threads"]["OPENBLAS_NUM_THREADS"] == "1" for r in worker["runs"])
+
+
+def test_iteration_counts(q2d):
+    assert q2d.parse_iters("5000", ["gan", "best"]) == {"gan": 5000, "best": 5000}
+    assert q2d.parse_iters("gan=100, best=50", ["gan", "best"]) == {"gan": 100, "best": 50}
+    with pytest.raises(ValueError, match=r"--iters names no count for \['best'\]"):
+        q2d.parse_iters("gan=100", ["gan", "best"])
+    # 180 s at 17 ms per iteration: 10 588 iterations, rounded down to 10 500
+    assert q2d.iterations_from_speed(0.017, 180.0) == 10_500
+    assert q2d.iterations_from_speed(10.0, 180.0) == q2d.ROUND_TO      # never below one block
+
+
+def test_mean_and_standard_error(q2d):
+    mean, se = q2d.mean_se([1.0, 2.0, 3.0, 6.0])
+    assert mean == 3.0
+    assert se == pytest.approx(math.sqrt((4 + 1 + 0 + 9) / 3 / 4))
+    assert q2d.mean_se([0.7]) == (0.7, None)
+
+
+def test_recipe_settings_and_overrides(q2d):
+    assert q2d.recipe("gan")["batch_size"] == 100 and q2d.recipe("gan")["lr"] == 1e-4
+    assert q2d.recipe("minimax")["loss"] == "minimax"
+    assert q2d.recipe("best", {"pack": 2})["batch_size"] == 200
+    assert q2d.parse_set(["lr=5e-4,g_hidden=(64, 64)", "lr_decay=linear"]) == {
+        "lr": 5e-4, "g_hidden": (64, 64), "lr_decay": "linear"}
+    with pytest.raises(ValueError, match="unknown setting"):
+        q2d.recipe("gan", {"learning_rate": 1e-3})
+    with pytest.raises(ValueError, match="unknown configuration"):
+        q2d.recipe("wgan")
+
+
+def test_result_names(q2d):
+    default = (q2d.DATASETS, tuple(q2d.CONFIGS), range(5))
+    assert q2d.result_name(*default, False, False, {}) == "quality_2d"
+    assert q2d.result_name(q2d.DATASETS, tuple(q2d.CONFIGS), [0], True, False, {}) == \
+        "quality_2d_quick"
+    assert q2d.result_name(["ring"], tuple(q2d.CONFIGS), range(5), False, True, {}) == \
+        "quality_2d_ring_full"
+    assert q2d.result_name(*default, False, False, {"lr": 1e-3}) == "quality_2d_custom"
+
+
+def test_the_speed_burst(q2d):
+    speed = q2d.measure_speed("best", 0.05, overrides=dict(TINY), warmup=2)
+    assert speed["clock"] == "process CPU" and speed["steps"] >= 10 and speed["steps"] % 10 == 0
+    assert 0 < speed["s_per_it"] < 1 and speed["wall_s_per_it"] > 0
+
+
+def test_configurations_of_equal_cost_share_one_burst(q2d):
+    key = q2d.cost_key
+    assert key(q2d.recipe("gan")) == key(q2d.recipe("minimax"))       # only the loss differs
+    assert key(q2d.recipe("gan")) == key(q2d.recipe("gan", {"lr": 1e-3, "init": "default"}))
+    assert key(q2d.recipe("gan")) != key(q2d.recipe("best"))          # packs: a bigger batch
+    assert key(q2d.recipe("gan")) != key(q2d.recipe("gan", {"k": 2}))
