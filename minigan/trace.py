@@ -15,6 +15,8 @@ import argparse
 import math
 import sys
 
+# Host-side only: every array is copied to the host (backend.to_numpy, in _host) before these
+# summaries, so NumPy here never sees a device array and the trace reads the same on CPU and GPU.
 import numpy as np
 
 from . import backend
