@@ -104,6 +104,7 @@ class GANTrainer:
         self.history = History(conditional=self.num_classes > 0)
         self.steps_done = 0
         self.recent = collections.deque()   # the guard rail's window: (d_x, d_g_z, D's loss)
+        self.recent_d_g_z = 0.0             # sum of d_g_z over the window, kept as it slides
         self.warned_collapse = False    # the guard rail speaks once per trainer
 
     # --- the pieces: G's inputs, D's outputs, D's losses ---------------------------------------
@@ -356,10 +357,12 @@ class GANTrainer:
                                        for name in ("d_real", "d_fake", "d_x", "d_g_z"))
         recent = self.recent
         for i, row in enumerate(rows):
+            # A running sum, not sum(window) per step: this runs for every training step.
             recent.append((row[j_dx], row[j_dgz], row[j_real] + row[j_fake]))
+            self.recent_d_g_z += row[j_dgz]
             while len(recent) > window:
-                recent.popleft()
-            if len(recent) == window and sum(r[1] for r in recent) < self.reject_below * window:
+                self.recent_d_g_z -= recent.popleft()[1]
+            if len(recent) == window and self.recent_d_g_z < self.reject_below * window:
                 self.warned_collapse = True
                 if log is not None:
                     d_x, d_g_z, d_loss = (sum(column) / window for column in zip(*recent))
