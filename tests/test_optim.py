@@ -253,3 +253,43 @@ def test_step_bumps_the_version_of_each_parameter_it_updates(name, xp):
     opt.step()
     assert with_grad._version == 2
     assert without_grad._version == 0        # not updated (no gradient): not modified
+
+
+def test_adam_steps_all_parameters_together_with_the_same_numbers(device):
+    """The fast path (all parameters in two flat vectors) against the one-at-a-time rule
+    (Optimizer.step, which calls update_one per parameter): bit for bit, over several steps,
+    and both against the float64 reference."""
+    def run(together):
+        minigan.manual_seed(0)
+        net = Dense(4, 3).to(device)
+        opt = Adam(net.parameters(), lr=1e-2)
+        for step in range(4):
+            for i, p in enumerate(net.parameters()):
+                p.grad = minigan.Random(10 * step + i, device).normal(p.shape)
+            opt.step() if together else minigan.optim.Optimizer.step(opt)
+        return net, opt
+
+    fast, fast_opt = run(True)
+    slow, slow_opt = run(False)
+    assert fast_opt._flat is not None and slow_opt._flat is None    # each took its own path
+    for a, b in zip(fast.parameters(), slow.parameters()):
+        assert np.array_equal(a.numpy(), b.numpy())
+    for a, b in zip(fast_opt.state.values(), slow_opt.state.values()):
+        assert np.array_equal(minigan.backend.to_numpy(a[1]), minigan.backend.to_numpy(b[1]))
+        assert a[2] == b[2] == 4
+
+
+def test_adam_falls_back_when_a_parameter_skips_a_step_and_resumes_together(xp):
+    a, b = param(xp, np.zeros(3)), param(xp, np.zeros(2))
+    opt = Adam([a, b], lr=0.1)
+    a.grad, b.grad = xp.ones(3), xp.ones(2)
+    opt.step()                                       # together
+    assert opt._flat is not None
+    b.grad = None
+    opt.step()                                       # b skips: one at a time
+    assert opt._flat is None and opt.state[id(a)][2] == 2 and opt.state[id(b)][2] == 1
+    b.grad = xp.ones(2)
+    opt.step()                                       # counts differ: still one at a time
+    assert opt._flat is None and opt.state[id(b)][2] == 2
+    # b's moments saw two gradients of 1 at steps 1 and 3: its update is still lr * sign(g)
+    np.testing.assert_allclose(value(b), [-0.2, -0.2], rtol=1e-6)
