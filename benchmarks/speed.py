@@ -301,6 +301,29 @@ def _openblas_threads():
     return None
 
 
+def count_gpu_kernels(run_steps, n, top=12):
+    """GPU work per step, read by CUPTI through torch.profiler, which records every kernel the
+    process launches (CuPy's as well as PyTorch's): kernels (and memset/memcpy operations) per
+    step, the GPU's busy time per step (the sum of their durations), and the most frequent
+    names. Busy time far below the wall time per step means the host, launching kernels one by
+    one, is what limits the step. None where PyTorch (the CUDA build) is not installed."""
+    try:
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+    except ImportError:
+        return None
+    names, busy_us = {}, 0.0
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        run_steps(n)
+    for event in prof.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            names[event.name] = names.get(event.name, 0) + 1
+            busy_us += event.time_range.elapsed_us()
+    ranked = sorted(names.items(), key=lambda kv: -kv[1])[:top]
+    return {"kernels_per_step": sum(names.values()) / n, "gpu_busy_ms_per_step": busy_us / n / 1e3,
+            "most_frequent": [[name[:90], count / n] for name, count in ranked]}
+
+
 class Skip(Exception):
     """This engine cannot run here (no PyTorch, no GPU...); the reason says what to install."""
 
@@ -462,6 +485,8 @@ def worker(args):
             t0 = time.perf_counter()
             engine.steps(cmd["steps"])
             send({"seconds": time.perf_counter() - t0})
+        elif cmd["cmd"] == "kernels":
+            send({"kernels": count_gpu_kernels(engine.steps, cmd["steps"])})
         elif cmd["cmd"] == "profile":
             send({"text": engine.profile(cmd["steps"], cmd["top"])})
         elif cmd["cmd"] == "memory":
@@ -565,6 +590,9 @@ def measure_workload(name, args, log):
                 blocks[engine].append(1e3 * seconds / steps[engine])
         for engine, wk in workers.items():
             memory = wk.ask(cmd="memory")
+            if args.device == "gpu":             # after the timing: the profiler costs time
+                record["engines"][engine]["gpu_kernels"] = wk.ask(cmd="kernels", steps=5)[
+                    "kernels"]
             ms = _spread(blocks[engine])
             record["engines"][engine].update(
                 ms_per_step_blocks=blocks[engine], ms_per_step=ms,
@@ -724,6 +752,8 @@ def markdown(records, facts, args):
               f"Python {facts['python']}; load average before/after "
               f"{facts.get('loadavg_before', '?')} / {facts.get('loadavg_after', '?')}.",
               ""]
+    if args.device == "gpu":
+        lines += gpu_work_table(records) + [""]
     for rec in records:
         lines.append(f"- {rec['title']}: {rec['summary']}. {rec['notes']}")
     for note in COMMON_NOTES:
@@ -731,6 +761,27 @@ def markdown(records, facts, args):
     if args.torch_freeze_d:
         lines.append("- This run: --torch-freeze-d (PyTorch's G step freezes D, as minigan's).")
     return "\n".join(lines) + "\n"
+
+
+def gpu_work_table(records):
+    """Kernels per step and the GPU's busy time per step, beside the wall time above."""
+    lines = ["GPU work per step (CUPTI through torch.profiler, 5 steps after the timing): kernels "
+             "launched (memset/memcpy included) and the GPU's busy time, the sum of their "
+             "durations. Busy time well below ms/step means the host's launching is the limit.",
+             "", "| workload | minigan kernels | PyTorch kernels | minigan GPU busy ms | "
+             "PyTorch GPU busy ms |", "|---|---:|---:|---:|---:|"]
+    frequent = []
+    for rec in records:
+        work = [rec["engines"].get(e, {}).get("gpu_kernels") for e in ENGINES]
+        if not any(work):
+            continue
+        cells = [f"{w['kernels_per_step']:.0f}" if w else "—" for w in work]
+        cells += [f"{w['gpu_busy_ms_per_step']:.3g}" if w else "—" for w in work]
+        lines.append(f"| {rec['title']} | " + " | ".join(cells) + " |")
+        if work[0]:
+            top = ", ".join(f"{name} ×{count:g}" for name, count in work[0]["most_frequent"][:6])
+            frequent.append(f"- minigan's most frequent kernels per step, {rec['title']}: {top}")
+    return lines + [""] + frequent if len(lines) > 4 else []
 
 
 def write_text(path, text):

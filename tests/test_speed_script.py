@@ -116,3 +116,17 @@ def test_gpu_without_cupy_skips_clearly(speed, tmp_path):
     text = "\n".join(lines)
     assert "SKIPPED" in text and "CuPy" in text
     assert not list(tmp_path.iterdir())
+
+
+def test_gpu_work_table(speed):
+    """The GPU run's kernel table, from records as count_gpu_kernels makes them (no GPU needed)."""
+    work = {"kernels_per_step": 412.0, "gpu_busy_ms_per_step": 1.234,
+            "most_frequent": [["cupy_add__float32_float32_float32", 40.0], ["gemm", 12.0]]}
+    records = [{"title": "W3 DCGAN 28x28",
+                "engines": {"minigan": {"gpu_kernels": work}, "pytorch": {"gpu_kernels": None}}},
+               {"title": "W1 sine MLP", "engines": {"minigan": {}, "pytorch": {}}}]
+    text = "\n".join(speed.gpu_work_table(records))
+    assert "| W3 DCGAN 28x28 | 412 | — | 1.23 | — |" in text
+    assert "W1 sine MLP |" not in text                       # nothing measured: no row
+    assert "cupy_add__float32_float32_float32 ×40, gemm ×12" in text
+    assert speed.gpu_work_table(records[1:]) == []
