@@ -51,13 +51,18 @@ def to_padded_channels_first(x, padding, extra=0):
 def im2col(canvas, kh, kw, stride, out_h, out_w):
     """Patches of a padded channels-first canvas (C, N, Hp, Wp) -> cols (C, kh, kw, N, out_h, out_w).
 
-    cols[c, i, j, n, h, w] = canvas[c, n, stride*h + i, stride*w + j]. sliding_window_view gives
-    every kh x kw window as a view (no copy); keeping every stride-th one and reordering the axes
-    are views too, so the only copy is the final one: one pass over memory, one GPU kernel."""
+    cols[c, i, j, n, h, w] = canvas[c, n, stride*h + i, stride*w + j]. The right-hand side is
+    linear in (c, i, j, n, h, w), so it is one strided *view* of the canvas: the canvas's own
+    strides, in bytes, with h and w stepping `stride` pixels and i and j one pixel. The only
+    copy is the final one (one pass over memory, one GPU kernel). (as_strided, not
+    sliding_window_view: CuPy's version checks its arguments on the GPU and waits for them.)"""
     xp = get_array_module(canvas)
-    windows = xp.lib.stride_tricks.sliding_window_view(canvas, (kh, kw), axis=(2, 3))
-    windows = windows[:, :, :stride * out_h:stride, :stride * out_w:stride]   # (C,N,oh,ow,kh,kw)
-    return xp.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))
+    sc, sn, sh, sw = canvas.strides
+    c, n = canvas.shape[:2]
+    patches = xp.lib.stride_tricks.as_strided(
+        canvas, shape=(c, kh, kw, n, out_h, out_w),
+        strides=(sc, sh, sw, sn, stride * sh, stride * sw))
+    return xp.ascontiguousarray(patches)
 
 
 def col2im(cols, canvas_hw, stride):
