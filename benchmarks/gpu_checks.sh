@@ -4,10 +4,12 @@
 #
 #     OUT=/tmp/gpu bash benchmarks/gpu_checks.sh
 #
-# 1. the GPU half of the test suite (every test that takes `device`, on CuPy), the tracer, the
-#    2-D example and a short DCGAN run, side by side (they are not timed against anything);
-# 2. then, alone on the GPU, benchmarks/speed.py --device gpu (minigan on CuPy vs PyTorch CUDA);
+# 1. the GPU half of the test suite (every test that takes `device`, on CuPy), the tracer, a short
+#    2-D run and a short DCGAN run, side by side (they are not timed against anything);
+# 2. then, alone on the GPU, benchmarks/speed.py --device gpu (minigan on CuPy vs PyTorch CUDA,
+#    with the kernels each launches per step) and a cProfile of minigan's DCGAN step;
 # 3. then one full 60 000-image AC-GAN epoch on synthetic data, timed.
+# About 5 minutes on an H200 machine (pytest-xdist and pytest-timeout must be installed).
 # Logs and the speed table land in $OUT (default runs/gpu_checks). Each part has its own time
 # limit, so one that hangs cannot starve the others.
 set -u
@@ -23,13 +25,13 @@ $PY -c "import cupy, numpy, sys; print('python', sys.version.split()[0], 'numpy'
 
 echo "== 1. GPU tests, tracer, examples (in parallel)"
 t0=$(date +%s)
-timeout 200 $PY -m pytest -q -m gpu -n "$JOBS" -p no:cacheprovider --timeout 120 \
+timeout 200 $PY -m pytest -q -m gpu -n "$JOBS" -p no:cacheprovider -p no:benchmark --timeout 120 \
     -rf --tb=short >"$OUT/tests.log" 2>&1 &
 tests=$!
 (
     timeout 60 $PY -m minigan.trace --device gpu --max-lines 12
-    echo "== gan_2d sine (default settings) on the GPU"
-    timeout 150 $PY examples/gan_2d.py --device gpu --out runs/gpu_gan_2d
+    echo "== gan_2d sine, 100 epochs, on the GPU"
+    timeout 90 $PY examples/gan_2d.py --device gpu --epochs 100 --out runs/gpu_gan_2d
     echo "== dcgan digits, 5 epochs, on the GPU"
     timeout 90 $PY examples/dcgan_mnist.py --digits --epochs 5 --device gpu --out runs/gpu_dcgan
 ) >"$OUT/examples.log" 2>&1
@@ -40,6 +42,8 @@ echo "part 1 took $(( $(date +%s) - t0 )) s"
 echo "== 2. speed.py --device gpu"
 t0=$(date +%s)
 timeout 200 $PY benchmarks/speed.py --device gpu --out "$OUT" 2>&1 | tee "$OUT/speed.log" | tail -n 30
+timeout 60 $PY benchmarks/speed.py --device gpu --profile --engines minigan --workloads W3 \
+    --profile-steps 20 >"$OUT/profile.log" 2>&1
 echo "part 2 took $(( $(date +%s) - t0 )) s"
 
 echo "== 3. one 60 000-image AC-GAN epoch (synthetic data) on the GPU"
