@@ -32,7 +32,9 @@ built on ALI's, updates both players from one forward pass). The configurations:
 
 --set KEY=VALUE changes a setting of every configuration run (see BASE), e.g. for tuning:
 pack, lr, d_lr (D's own rate), k, loss, lr_decay (none, linear), g_hidden, d_hidden,
-g_batch_norm, d_activation, init, betas, packs_per_batch.
+g_batch_norm, d_activation, init, betas, packs_per_batch, g_average (an EMA decay such as
+0.999: sample from a running average of G's weights, minigan/gan/averaging.py; None: the
+final iterate itself).
 
 Sampling mode. G's BatchNorm normalises a training batch by its own statistics; the samples
 that are scored come from G.sample(), eval mode, which normalises with the running statistics
@@ -91,7 +93,7 @@ LOSS_WINDOW = 200              # the logged D outputs: mean over the last steps
 # d_lr None: D's learning rate is lr too.
 BASE = dict(loss="non-saturating", k=1, pack=1, packs_per_batch=100, lr=1e-4, d_lr=None,
             betas=(0.8, 0.999), g_hidden=(400,) * 4, d_hidden=(200,) * 3, g_batch_norm=True,
-            d_activation="relu", init="dcgan", lr_decay="none")
+            d_activation="relu", init="dcgan", lr_decay="none", g_average=None)
 LR_DECAYS = ("none", "linear")   # linear: gan.schedule.LinearDecay over the run, both players
 CONFIGS = {
     "gan": dict(title="GAN (non-saturating, k = 1)"),
@@ -143,6 +145,9 @@ def recipe(config_name, overrides=None):
     unknown = set(settings) - set(BASE) - {"title"}
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}: expected some of {sorted(BASE)}")
+    if settings["g_average"] is not None and not 0 < settings["g_average"] < 1:
+        raise ValueError(f"g_average must be None or an EMA decay in (0, 1), got "
+                         f"{settings['g_average']!r}")
     if settings["lr_decay"] not in LR_DECAYS:
         raise ValueError(f"unknown lr_decay {settings['lr_decay']!r}: expected one of "
                          f"{LR_DECAYS}")
@@ -173,6 +178,12 @@ def build(data_name, settings, seed, device="cpu"):
     G.train()
     D.train()
     return G, D, trainer, data
+
+
+def weight_average(G, settings):
+    """The EMA of G's weights that is sampled instead of G (None when g_average is None)."""
+    from minigan.gan.averaging import WeightAverage
+    return None if settings["g_average"] is None else WeightAverage(G, settings["g_average"])
 
 
 def score(G, data, seed):
@@ -212,12 +223,15 @@ def train_run(data_name, config_name, seed, iterations, overrides=None, device="
     if settings["lr_decay"] == "linear":
         schedules = [LinearDecay(trainer.g_optimizer, iterations),
                      LinearDecay(trainer.d_optimizer, iterations)]
+    average = weight_average(G, settings)
     window = []
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for step in range(iterations):
         record = trainer.train_step(data.points, m)
         for schedule in schedules:
             schedule.step()
+        if average is not None:
+            average.update()
         if step >= iterations - LOSS_WINDOW:
             window.append(record)
     if device == "gpu":
@@ -228,7 +242,7 @@ def train_run(data_name, config_name, seed, iterations, overrides=None, device="
     last = {name: (sum(r[j] for r in finals) / len(finals) if finals else None)
             for j, name in enumerate(names)}
     finite = all(math.isfinite(v) for r in finals for v in r)
-    samples, metrics, train_mode = score(G, data, seed)
+    samples, metrics, train_mode = score(G if average is None else average.model, data, seed)
     result = {"data": data_name, "config": config_name, "seed": seed,
               "iterations": iterations, "batch_size": m, "wall_s": wall, "cpu_s": cpu,
               "it_per_s": iterations / wall if wall > 0 else None,
@@ -245,7 +259,8 @@ def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10)
     the GPU, where the CPU mostly waits, wall-clock time after a synchronisation."""
     from minigan import backend
     settings = recipe(config_name, overrides)
-    _, _, trainer, data = build("ring", settings, 0, device)
+    G, _, trainer, data = build("ring", settings, 0, device)
+    average = weight_average(G, settings)
     m = settings["batch_size"]
     gpu = device == "gpu"
     clock = time.perf_counter if gpu else time.process_time
@@ -260,6 +275,8 @@ def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10)
     while True:
         for _ in range(10):
             trainer.train_step(data.points, m)
+            if average is not None:
+                average.update()
         steps += 10
         sync()
         elapsed = clock() - t0
@@ -340,7 +357,7 @@ def parse_iters(text, config_names):
 # Settings that change the work per iteration; the others (loss, lr, d_lr, lr_decay, betas,
 # init) change the numbers, not the cost.
 COST_SETTINGS = ("k", "pack", "packs_per_batch", "g_hidden", "d_hidden", "g_batch_norm",
-                 "d_activation")
+                 "d_activation", "g_average")
 
 
 def cost_key(settings):

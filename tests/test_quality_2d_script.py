@@ -129,3 +129,17 @@ def test_configurations_of_equal_cost_share_one_burst(q2d):
     assert key(q2d.recipe("gan")) == key(q2d.recipe("gan", {"lr": 1e-3, "init": "default"}))
     assert key(q2d.recipe("gan")) != key(q2d.recipe("best"))          # packs: a bigger batch
     assert key(q2d.recipe("gan")) != key(q2d.recipe("gan", {"k": 2}))
+
+
+def test_g_average_scores_the_averaged_generator(q2d):
+    """With g_average the run samples the EMA copy of G, not the final iterate: different
+    samples from the same training, and the same again for the same seed."""
+    plain = q2d.train_run("ring", "gan", 0, 40, keep_samples=True)
+    averaged = q2d.train_run("ring", "gan", 0, 40, {"g_average": 0.9}, keep_samples=True)
+    again = q2d.train_run("ring", "gan", 0, 40, {"g_average": 0.9}, keep_samples=True)
+    assert averaged["samples"] == again["samples"]
+    assert averaged["samples"] != plain["samples"]
+    # the training itself is the same game: the logged losses do not see the average
+    assert averaged["last_200_steps"] == plain["last_200_steps"]
+    with pytest.raises(ValueError, match="g_average must be None or an EMA decay"):
+        q2d.recipe("gan", {"g_average": 1.0})
