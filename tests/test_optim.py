@@ -297,16 +297,17 @@ def test_adam_falls_back_when_a_parameter_skips_a_step_and_resumes_together(xp):
 
 def test_adam_flushes_subnormal_moments_on_the_cpu():
     """A gradient that stops (a dead unit's) lets m shrink by b1 per step: after 135 halvings
-    from 0.5 it is ~2e-41, a float32 subnormal, which CPUs compute on very slowly. Adam sets it
-    to 0 instead (and the parameter ends where it would have: the step it drops is ~1e-33)."""
+    from 0.5 it is ~2e-41, a float32 subnormal, which CPUs compute on very slowly. Every
+    FLUSH_EVERY steps Adam sets such moments to 0 (the step they would make is ~1e-33)."""
     p = param(np, np.ones(1000), dtype="float32")
     opt = Adam([p], lr=1e-3, betas=(0.5, 0.999))
     p.grad = np.ones(1000, dtype="float32")
     opt.step()
     after_first = p.numpy().copy()
     p.grad = np.zeros(1000, dtype="float32")
-    for _ in range(135):
+    for _ in range(135):                           # to t = 136, a multiple of FLUSH_EVERY
         opt.step()
+    assert opt.t % minigan.optim.FLUSH_EVERY == 0
     m, v = opt.state[id(p)][:2]
     assert (m == 0).all()                          # unflushed: 0.5 * 0.5**135, subnormal
     assert (v > np.finfo(np.float32).tiny).all()   # v (b2 = 0.999) is still a normal number
