@@ -229,7 +229,6 @@ class Concatenate(Function):
 
     def backward(self, gy):
         # Each input owns a slice of y: its gradient is that slice of gy.
-        xp = get_array_module(gy)
         bounds = [0]
         for n in self.sizes:
             bounds.append(bounds[-1] + n)

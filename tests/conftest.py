@@ -1,5 +1,10 @@
 """Shared fixtures: every test that takes `device` runs on the CPU, and on the GPU when CuPy
-and a CUDA device are present (marked `gpu`, skipped cleanly otherwise)."""
+and a CUDA device are present (marked `gpu`, skipped cleanly otherwise). Also load_script, for
+the tests of the examples and benchmark scripts."""
+import importlib.util
+import os
+import sys
+
 import pytest
 
 import minigan
@@ -9,6 +14,25 @@ GPU = pytest.param("gpu", marks=[
     pytest.mark.gpu,
     pytest.mark.skipif(not backend.gpu_available(), reason="needs CuPy and a CUDA GPU"),
 ])
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_script(relative_path):
+    """Import a script of the repository (e.g. "benchmarks/speed.py") as a module, with its own
+    folder on sys.path while it loads, as when it is run (examples import their helpers)."""
+    path = os.path.join(ROOT, relative_path)
+    folder = os.path.dirname(path)
+    name = os.path.splitext(os.path.basename(path))[0]
+    sys.path.insert(0, folder)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(folder)
 
 
 @pytest.fixture(params=["cpu", GPU])

@@ -1,21 +1,18 @@
 """examples/gan_2d.py runs end to end (a tiny run) and writes what its docstring promises."""
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from conftest import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "gan_2d.py")
 
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("gan_2d", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("examples/gan_2d.py")
 
 
 @pytest.mark.parametrize("data", ["sine", "ring", "grid"])

@@ -1,8 +1,6 @@
 """The image-GAN examples run end to end on tiny data, resume from their checkpoints, and the
 sampling command reads what they wrote."""
 import gzip
-import importlib.util
-import json
 import os
 import struct
 import subprocess
@@ -10,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -17,14 +16,7 @@ pytest.importorskip("sklearn")          # --digits needs it; the test extra inst
 
 
 def load_example(name):
-    sys.path.insert(0, EXAMPLES)
-    try:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, name + ".py"))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(EXAMPLES)
+    return load_script(f"examples/{name}.py")
 
 
 def write_idx(path, array):

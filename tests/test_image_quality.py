@@ -1,25 +1,18 @@
 """benchmarks/image_quality.py: its figures on hand-made inputs with known answers, a
 nearest-centroid stand-in for the classifier on real digits, and its refusal of generators that
 do not draw 8x8 digits. No classifier is trained here (that takes a minute)."""
-import importlib.util
 import math
-import os
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 from minigan.gan import ACGANGenerator, DCGANGenerator
-
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
-                      "image_quality.py")
 
 
 @pytest.fixture(scope="module")
 def iq():
-    spec = importlib.util.spec_from_file_location("image_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/image_quality.py")
 
 
 def one_hot(classes, k=10, confidence=1.0):

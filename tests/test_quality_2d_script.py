@@ -1,24 +1,18 @@
 """benchmarks/quality_2d.py: its core function end to end in a tiny mode (small nets, a few
 dozen iterations), the table and JSON it writes, the same numbers for the same seed and
 iterations (in this process and in a one-thread worker process), and its small helpers."""
-import importlib.util
 import json
 import math
-import os
 
 import pytest
+from conftest import load_script
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
-                      "quality_2d.py")
 TINY = {"g_hidden": (16, 16), "d_hidden": (16,)}        # PacGAN's nets would take minutes
 
 
 @pytest.fixture(scope="module")
 def q2d():
-    spec = importlib.util.spec_from_file_location("quality_2d", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/quality_2d.py")
 
 
 def tiny_run(q2d, out, name, seeds=(0,), jobs=0, figure=True, configs=("gan", "best")):

@@ -2,26 +2,19 @@
 same outputs as the PyTorch networks given the same weights, where PyTorch is installed), one
 training step runs, the script runs end to end with minigan alone, and --device gpu skips
 cleanly without CuPy. PyTorch is a benchmark-only dependency: its tests skip without it."""
-import importlib.util
 import json
 import math
-import os
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 from minigan import Tensor, backend
-
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
-                      "speed.py")
 
 
 @pytest.fixture(scope="module")
 def speed():
-    spec = importlib.util.spec_from_file_location("speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/speed.py")
 
 
 def dense(n_in, n_out):

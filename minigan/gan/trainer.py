@@ -18,7 +18,6 @@ replacement across steps), as the algorithm's "sample m examples" says.
 """
 import collections
 import math
-import os
 import time
 
 from .. import backend
