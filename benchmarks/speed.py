@@ -11,8 +11,11 @@
 The `bench` extra pins torch==2.13.0, a benchmark-only dependency: minigan never imports it and
 CI never installs it. Use its CPU build: on the project's machines pip takes the CPU wheel that
 lies on disk; elsewhere, install torch==2.13.0 from PyTorch's CPU wheel index first (PyPI's Linux
-build of torch pulls GBs of CUDA libraries).
-Without PyTorch the script still times minigan, and says so in the table.
+build of torch pulls GBs of CUDA libraries). It also pins dezero==0.0.13, the framework of the
+book "Deep Learning from Scratch 3", timed on W1 and W2 as a third engine (DezeroEngine below):
+it still names np.int, removed in NumPy 1.24, so the script aliases it to int before importing
+it, and the table's footer says which dtypes it actually computes in.
+Without PyTorch or DeZero the script still times minigan, and says so in the table.
 
 What is timed. One full step of Algorithm 1 with k = 1, float32, Adam: D's update on m real
 and m generated samples (two D passes, the generated batch detached from G), then G's update
@@ -69,7 +72,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
-ENGINES = ("minigan", "pytorch")
+ENGINES = ("minigan", "pytorch", "dezero")
+PAIR = ("minigan", "pytorch")          # the ratio of the table
+DEZERO_PIN = "dezero==0.0.13"
+DEZERO_WORKLOADS = ("W1", "W2")        # the spec times DeZero on the MLPs only
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 TORCH_PIN = "torch==2.13.0"
 
@@ -236,6 +242,91 @@ def build_torch(name, device="cpu", seed=0, freeze_d=False):
                     torch.sigmoid(out_real).mean(), torch.sigmoid(out_fake).mean())
 
     return G, D, step, data
+
+
+# ------------------------------------------------------------------ DeZero side
+
+def import_dezero():
+    """DeZero 0.0.13 names np.int (removed in NumPy 1.24) in a default argument, so importing
+    it fails on today's NumPy: alias np.int to int first (its only use is an integer dtype)."""
+    import numpy as np
+    if not hasattr(np, "int"):
+        np.int = int
+    import dezero
+    return dezero
+
+
+def build_dezero(name, seed=0):
+    """(G, D, step, data) in DeZero, written as its book writes a training loop: Model
+    subclasses of L.Linear layers, F.sigmoid_cross_entropy (sigmoid, clip, log: DeZero has no
+    BCE from logits), optimizers.Adam(...).setup(model), cleargrads / backward / update."""
+    import numpy as np
+    dezero = import_dezero()
+    import dezero.functions as F
+    import dezero.layers as L
+    w = WORKLOADS[name]
+    np.random.seed(seed)             # DeZero draws weights and dropout masks from np.random
+
+    class MLP(dezero.Model):
+        def __init__(self, sizes, dropout=0.0):
+            super().__init__()
+            self.dropout = dropout
+            self.linears = []
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+                layer = L.Linear(b, in_size=a)
+                setattr(self, f"l{i}", layer)          # registers its parameters
+                self.linears.append(layer)
+
+        def forward(self, x):
+            for layer in self.linears[:-1]:
+                x = F.relu(layer(x))
+                if self.dropout:
+                    x = F.dropout(x, self.dropout)
+            return self.linears[-1](x)
+
+    if name == "W1":
+        G, D = MLP([2, 16, 32, 2]), MLP([2, 256, 128, 64, 1], dropout=0.3)
+    else:
+        G, D = MLP([2, 128, 128, 128, 2]), MLP([2, 128, 128, 128, 1])
+    rng = np.random.default_rng(seed)
+    n, m, latent = w["n_data"], w["batch"], w["latent"]
+    if w["data"] == "sine":
+        x = rng.uniform(0, 2 * math.pi, n)
+        data = np.stack([x, np.sin(x)], axis=1).astype(np.float32)
+    else:
+        angles = np.arange(8) * (2 * math.pi / 8)
+        centres = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        data = (centres[rng.integers(0, 8, n)] + 0.01 * rng.standard_normal((n, 2))).astype(
+            np.float32)
+    adam = dict(alpha=w["lr"], beta1=w["betas"][0], beta2=w["betas"][1])
+    opt_g = dezero.optimizers.Adam(**adam).setup(G)
+    opt_d = dezero.optimizers.Adam(**adam).setup(D)
+    ones, zeros = np.ones((m, 1), np.float32), np.zeros((m, 1), np.float32)
+    seen = {}
+
+    def step():
+        real = data[rng.integers(0, n, m)]
+        with dezero.no_grad():
+            fake = G(rng.standard_normal((m, latent)).astype(np.float32))
+        D.cleargrads()
+        out_real, out_fake = D(real), D(fake.data)
+        loss_real = F.sigmoid_cross_entropy(out_real, ones)
+        loss_fake = F.sigmoid_cross_entropy(out_fake, zeros)
+        (loss_real + loss_fake).backward()
+        opt_d.update()
+        G.cleargrads()
+        out = D(G(rng.standard_normal((m, latent)).astype(np.float32)))
+        loss_g = F.sigmoid_cross_entropy(out, ones)
+        loss_g.backward(retain_grad=not seen)     # (the first step keeps the logits' grad)
+        opt_g.update()
+        if not seen:                 # what it computes in (numpy 2's promotion rules)
+            seen.update(logits=str(out.data.dtype), loss=str(loss_g.data.dtype),
+                        grad_at_logits=str(out.grad.data.dtype),
+                        weight_grad=str(D.linears[0].W.grad.data.dtype),
+                        weights=str(D.linears[0].W.data.dtype))
+        return loss_real.data, loss_fake.data, loss_g.data
+
+    return G, D, step, data, seen
 
 
 def copy_minigan_to_torch(source, target):
@@ -457,6 +548,42 @@ class TorchEngine:
         return prof.key_averages().table(sort_by=key, row_limit=top)
 
 
+class DezeroEngine:
+    name = "dezero"
+
+    def __init__(self, workload, device, threads, options):
+        if device != "cpu":
+            raise Skip("DeZero: timed on the CPU only")
+        if workload not in DEZERO_WORKLOADS:
+            raise Skip(f"DeZero: the spec times it on {', '.join(DEZERO_WORKLOADS)} only")
+        try:
+            dezero = import_dezero()
+        except ImportError as error:
+            raise Skip(f"DeZero is not installed ({error}): pip install -e \".[bench]\" "
+                       f"({DEZERO_PIN})")
+        import numpy as np
+        self.G, self.D, self._step, self.data, dtypes = build_dezero(workload)
+        self._step()                 # one step, to read the dtypes it computes in
+        self.info = {"dezero": getattr(dezero, "__version__", "0.0.13"), "numpy": np.__version__,
+                     "np_int_aliased": True, "dtypes": dtypes,
+                     "params_G": sum(p.data.size for p in self.G.params()),
+                     "params_D": sum(p.data.size for p in self.D.params())}
+
+    def steps(self, n):
+        step = self._step
+        for _ in range(n):
+            step()
+
+    def sync(self):
+        pass
+
+    def gpu_memory(self):
+        return None
+
+    def profile(self, n, top):
+        return MiniganEngine.profile(self, n, top)
+
+
 def worker(args):
     """Serve the parent over stdin/stdout, one JSON object per line."""
     protocol = sys.stdout
@@ -467,7 +594,7 @@ def worker(args):
         protocol.write(json.dumps(obj) + "\n")
         protocol.flush()
 
-    cls = MiniganEngine if args.worker == "minigan" else TorchEngine
+    cls = {"minigan": MiniganEngine, "pytorch": TorchEngine, "dezero": DezeroEngine}[args.worker]
     try:
         engine = cls(args.worker_workload, args.device, args.threads, options)
     except Skip as reason:
@@ -597,12 +724,15 @@ def measure_workload(name, args, log):
             record["engines"][engine].update(
                 ms_per_step_blocks=blocks[engine], ms_per_step=ms,
                 steps_per_s=1e3 / ms["median"], memory=memory)
-        if len(workers) == 2:
-            a, b = (blocks[e] for e in ENGINES)
+        if "dezero" in workers and "minigan" in workers:
+            record["ratio_minigan_dezero"] = _spread(
+                [x / y for x, y in zip(blocks["minigan"], blocks["dezero"])])
+        if all(e in workers for e in PAIR):
+            a, b = (blocks[e] for e in PAIR)
             paired = [x / y for x, y in zip(a, b)]
             record["ratio"] = {"of_medians": statistics.median(a) / statistics.median(b),
                                "paired": _spread(paired), "paired_values": paired}
-            info = [record["engines"][e]["info"] for e in ENGINES]
+            info = [record["engines"][e]["info"] for e in PAIR]
             record["params_match"] = (info[0]["params_G"], info[0]["params_D"]) == \
                 (info[1]["params_G"], info[1]["params_D"])
             if not record["params_match"]:
@@ -683,6 +813,19 @@ def _fmt_ms(ms):
     return f"{ms['median']:.3g} ({ms['min']:.3g}–{ms['max']:.3g})"
 
 
+def _fmt_engine_ms(engines, name):
+    r = engines.get(name, {})
+    return ("not run" if name not in engines else "skipped" if "skipped" in r else
+            _fmt_ms(r["ms_per_step"]) if "ms_per_step" in r else "—")
+
+
+def _fmt_ratio(spread, bold=False):
+    if not spread:
+        return "—"
+    median = f"**{spread['median']:.2f}×**" if bold else f"{spread['median']:.2f}×"
+    return f"{median} ({spread['min']:.2f}–{spread['max']:.2f})"
+
+
 def _fmt_mem(engine_record, device):
     mem = engine_record.get("memory") or {}
     if device == "gpu":
@@ -700,30 +843,28 @@ def _fmt_mem(engine_record, device):
 def markdown(records, facts, args):
     dev = "CPU" if args.device == "cpu" else "GPU"
     mem_head = "peak RSS MiB (+steps)" if args.device == "cpu" else "peak GPU MiB"
+    dezero = "dezero" in args.engines and args.device == "cpu"
     lines = [f"### One Algorithm 1 step (k = 1, float32, Adam): minigan vs PyTorch, {dev}, "
              f"{args.threads} thread{'s' * (args.threads != 1)}", "",
              f"| workload | minigan ms/step | PyTorch ms/step | minigan / PyTorch | "
              f"minigan steps/s | PyTorch steps/s | minigan {mem_head} | "
-             f"PyTorch {mem_head} |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             f"PyTorch {mem_head} |" + (" DeZero ms/step | minigan / DeZero |" if dezero else ""),
+             "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if dezero else "")]
     for rec in records:
         cells = [f"{rec['title']} (m={rec['batch']})"]
         eng = rec["engines"]
-        for e in ENGINES:
-            r = eng.get(e, {})
-            cells.append("not run" if e not in eng else "skipped" if "skipped" in r else
-                         _fmt_ms(r["ms_per_step"]) if "ms_per_step" in r else "—")
-        if "ratio" in rec:
-            p = rec["ratio"]["paired"]
-            cells.append(f"**{p['median']:.2f}×** ({p['min']:.2f}–{p['max']:.2f})")
-        else:
-            cells.append("—")
-        for e in ENGINES:
+        for e in PAIR:
+            cells.append(_fmt_engine_ms(eng, e))
+        cells.append(_fmt_ratio(rec.get("ratio", {}).get("paired"), bold=True))
+        for e in PAIR:
             r = eng.get(e, {})
             cells.append(f"{r['steps_per_s']:.3g}" if "steps_per_s" in r else "—")
-        for e in ENGINES:
+        for e in PAIR:
             r = eng.get(e, {})
             cells.append(_fmt_mem(r, args.device) if "memory" in r else "—")
+        if dezero:
+            cells.append(_fmt_engine_ms(eng, "dezero"))
+            cells.append(_fmt_ratio(rec.get("ratio_minigan_dezero")))
         lines.append("| " + " | ".join(cells) + " |")
     mg = next((r["engines"]["minigan"]["info"] for r in records
                if "info" in r["engines"].get("minigan", {})), {})
@@ -758,6 +899,20 @@ def markdown(records, facts, args):
         lines.append(f"- {rec['title']}: {rec['summary']}. {rec['notes']}")
     for note in COMMON_NOTES:
         lines.append(f"- {note}")
+    dz = next((r["engines"]["dezero"]["info"] for r in records
+               if "info" in r["engines"].get("dezero", {})), None)
+    if dz:
+        t = dz["dtypes"]
+        lines.append(f"- DeZero {dz['dezero']} (the book's framework, pip's {DEZERO_PIN}; np.int "
+                     f"aliased to int before import, as it needs NumPy < 1.24) runs the same "
+                     f"networks its own way: F.sigmoid_cross_entropy (sigmoid, clip, log), "
+                     f"Adam.setup, cleargrads/backward/update, D's G-step gradients computed. "
+                     f"What it computes in here (NumPy {dz['numpy']}): weights {t['weights']}, "
+                     f"logits {t['logits']}, loss {t['loss']}, gradient at the logits "
+                     f"{t['grad_at_logits']}, D's weight gradients {t['weight_grad']}. (Under "
+                     f"NumPy 2's promotion rules its constants, NumPy float64 scalars and 0-d "
+                     f"arrays, are not weak: W * np.sqrt(1 / n) at initialisation already makes "
+                     f"float32 weights float64.)")
     if args.torch_freeze_d:
         lines.append("- This run: --torch-freeze-d (PyTorch's G step freezes D, as minigan's).")
     return "\n".join(lines) + "\n"
@@ -772,7 +927,7 @@ def gpu_work_table(records):
              "PyTorch GPU busy ms |", "|---|---:|---:|---:|---:|"]
     frequent = []
     for rec in records:
-        work = [rec["engines"].get(e, {}).get("gpu_kernels") for e in ENGINES]
+        work = [rec["engines"].get(e, {}).get("gpu_kernels") for e in PAIR]
         if not any(work):
             continue
         cells = [f"{w['kernels_per_step']:.0f}" if w else "—" for w in work]
@@ -822,8 +977,9 @@ def parse_args(argv=None):
                    help="threads for both engines (BLAS/OpenMP env vars, torch.set_num_threads)")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                    help="cpu: NumPy vs PyTorch CPU; gpu: CuPy vs PyTorch CUDA")
-    p.add_argument("--engines", default="minigan,pytorch",
-                   help="comma-separated, of minigan, pytorch")
+    p.add_argument("--engines", default="minigan,pytorch,dezero",
+                   help="comma-separated, of minigan, pytorch, dezero (DeZero: W1 and W2, "
+                        "CPU)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: short warm-up, 3 blocks of 0.1 s, results named *_quick")
     p.add_argument("--torch-freeze-d", action="store_true",

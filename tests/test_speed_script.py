@@ -123,3 +123,39 @@ def test_gpu_work_table(speed):
     assert "W1 sine MLP |" not in text                       # nothing measured: no row
     assert "cupy_add__float32_float32_float32 ×40, gemm ×12" in text
     assert speed.gpu_work_table(records[1:]) == []
+
+
+@pytest.mark.parametrize("name", ["W1", "W2"])
+def test_dezero_networks_and_one_step(speed, name):
+    """DeZero's side (where the bench extra installed it): the spec's networks, parameter for
+    parameter, a finite step, and the dtypes it reports computing in."""
+    try:
+        speed.import_dezero()
+    except ImportError:
+        pytest.skip("DeZero is not installed (the bench extra)")
+    G, D, step, data, dtypes = speed.build_dezero(name)
+    count = lambda net: sum(p.data.size for p in net.params())   # noqa: E731
+    assert (count(G), count(D)) == EXPECTED[name]
+    losses = step()
+    assert all(np.isfinite(v) for v in losses)
+    assert set(dtypes) == {"weights", "logits", "loss", "grad_at_logits", "weight_grad"}
+
+
+def test_dezero_column_in_the_table(speed):
+    """The DeZero columns, from records as measure_workload makes them."""
+    spread = {"median": 0.4, "min": 0.3, "max": 0.5}
+    ms = {"median": 4.0, "min": 3.9, "max": 4.2}
+    rec = {"title": "W1 sine MLP", "batch": 32, "summary": "s", "notes": "n",
+           "engines": {"minigan": {"ms_per_step": ms, "steps_per_s": 250.0},
+                       "pytorch": {"skipped": "no torch"},
+                       "dezero": {"ms_per_step": ms, "info": {
+                           "dezero": "0.0.13", "numpy": "2.4", "dtypes": dict.fromkeys(
+                               ("weights", "logits", "loss", "grad_at_logits", "weight_grad"),
+                               "float64")}}},
+           "ratio_minigan_dezero": spread}
+    args = speed.parse_args(["--no-write"])
+    facts = {"cpu": {}, "logical_cpus": 2, "python": "3", "threads": 1}
+    text = speed.markdown([rec], facts, args)
+    assert "| DeZero ms/step | minigan / DeZero |" in text
+    assert "| 4 (3.9–4.2) | 0.40× (0.30–0.50) |" in text
+    assert "weights float64" in text and "np.int aliased" in text
