@@ -415,6 +415,20 @@ def count_gpu_kernels(run_steps, n, top=12):
             "most_frequent": [[name[:90], count / n] for name, count in ranked]}
 
 
+def cprofile_steps(run_steps, n, top):
+    """cProfile of n steps: the top functions by their own time, as text."""
+    import cProfile
+    import io
+    import pstats
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_steps(n)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 class Skip(Exception):
     """This engine cannot run here (no PyTorch, no GPU...); the reason says what to install."""
 
@@ -471,17 +485,7 @@ class MiniganEngine:
                 int(pool.used_bytes())}
 
     def profile(self, n, top):
-        import cProfile
-        import io
-        import pstats
-        profiler = cProfile.Profile()
-        profiler.enable()
-        self.steps(n)
-        profiler.disable()
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-        stats.print_stats(top)
-        return out.getvalue()
+        return cprofile_steps(self.steps, n, top)
 
 
 class TorchEngine:
@@ -581,7 +585,7 @@ class DezeroEngine:
         return None
 
     def profile(self, n, top):
-        return MiniganEngine.profile(self, n, top)
+        return cprofile_steps(self.steps, n, top)
 
 
 def worker(args):

@@ -99,11 +99,14 @@ def _col2im_by_group(cols, canvas_hw, stride):
     c, kh, kw, n, out_h, out_w = cols.shape
     s = stride
     ka, kb = -(-kh // s), -(-kw // s)                 # ceil: groups per axis
-    if (ka * s, kb * s) != (kh, kw):                  # pad the kernel with zero offsets to a
-        padded = xp.zeros((c, ka * s, kb * s, n, out_h, out_w), dtype=cols.dtype)  # multiple of s
+    if (ka * s, kb * s) != (kh, kw):
+        # Pad the kernel with zero offsets up to a multiple of s: every group is then whole.
+        padded = xp.zeros((c, ka * s, kb * s, n, out_h, out_w), dtype=cols.dtype)
         padded[:, :kh, :kw] = cols
         cols = padded
-    rows = max(-(-canvas_hw[0] // s), out_h + ka - 1)     # the canvas in s x s blocks
+    # The canvas in whole s x s blocks: enough to hold canvas_hw, and the last group's block
+    # (rows up to s*(ka - 1 + out_h), which passes canvas_hw only through zero offsets).
+    rows = max(-(-canvas_hw[0] // s), out_h + ka - 1)
     columns = max(-(-canvas_hw[1] // s), out_w + kb - 1)
     canvas = xp.zeros((c, n, rows * s, columns * s), dtype=cols.dtype)
     blocks = canvas.reshape(c, n, rows, s, columns, s)       # a view: canvas is contiguous

@@ -20,6 +20,8 @@ import urllib.error
 import urllib.request
 import zlib
 
+# Host-side only: the files are parsed on the host with NumPy; arrays reach the device through
+# backend.to_device, so no NumPy function here ever sees a CuPy array.
 import numpy
 
 from . import backend

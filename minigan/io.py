@@ -8,6 +8,8 @@ intact and never a truncated one.
 import os
 import tempfile
 
+# Host-side only: files hold host arrays (callers copy with backend.to_numpy before saving, and
+# move what they load with backend.to_device).
 import numpy
 
 

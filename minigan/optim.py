@@ -10,6 +10,7 @@ parameter: a graph built before the step still holds the old arrays' *objects*, 
 values, and backward() through it raises instead of returning a gradient for weights that no
 longer exist (see minigan/tensor.py). A subclass that overrides step() must do the same.
 """
+import itertools
 import math
 
 from . import backend
@@ -152,8 +153,8 @@ class Adam(Optimizer):
         states = [self.state.get(id(p)) for p in self.params]
         if len({s[2] if s else 0 for s in states}) != 1:
             return False
-        sizes = [p.data.size for p in self.params]
-        bounds = [(sum(sizes[:i]), sum(sizes[:i + 1])) for i in range(len(sizes))]
+        ends = list(itertools.accumulate(p.data.size for p in self.params))
+        bounds = list(zip([0] + ends[:-1], ends))       # parameter i is flat[start:stop]
         flat = []
         for k in (0, 1):                          # m, then v: the saved ones, or zeros
             flat.append(xp.concatenate([s[k].ravel() if s else xp.zeros(p.data.size, first.dtype)

@@ -41,13 +41,15 @@ class WeightAverage:
         for p in self.model.parameters():
             p.requires_grad = False                # read only: never trained
             p.grad = None
+        # (average, live) Tensor pairs, walked once: update() runs every training step.
+        self._pairs = list(zip(self.model.parameters(), model.parameters()))
 
     def update(self):
         """Fold the source's current weights into the average; returns beta_t."""
         self.updates += 1
         t = self.updates
         beta = min(self.decay, (1 + t) / (10 + t))
-        for average, live in zip(self.model.parameters(), self.source.parameters()):
+        for average, live in self._pairs:
             average.data *= beta
             average.data += (1 - beta) * live.data
             average.mark_modified()
