@@ -51,7 +51,7 @@ from minigan import Tensor, backend, no_grad  # noqa: E402
 from minigan.gan import load_model  # noqa: E402
 from minigan.images import batches, load_digits  # noqa: E402
 from minigan.io import atomic_write, load_arrays, save_arrays  # noqa: E402
-from minigan.losses import softmax_cross_entropy  # noqa: E402
+from minigan.functions import softmax_cross_entropy  # noqa: E402
 from minigan.nn import Conv2d, Dense, Flatten, LeakyReLU, Sequential  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 

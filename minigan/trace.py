@@ -21,10 +21,9 @@ import numpy as np
 
 from . import backend
 from .data import DATASETS, make_2d
-from .functions import stable_sigmoid
+from .functions import softmax_cross_entropy, stable_sigmoid
 from .gan import Discriminator, GANTrainer, Generator
 from .gan.losses import GENERATOR_LOSSES, generator_loss
-from .losses import softmax_cross_entropy
 from .optim import Adam
 from .random import manual_seed
 from .tensor import Tensor, backward_hook, no_grad

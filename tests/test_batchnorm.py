@@ -8,7 +8,7 @@ from minigan import Random, Tensor, no_grad
 from minigan import functions as F
 from minigan.gradcheck import check_gradients
 from minigan.nn import BatchNorm1d, BatchNorm2d, Dense, LeakyReLU, Sequential
-from minigan.normalization import BatchNorm, batch_norm_eval, batch_norm_train
+from minigan.functions.batch_norm import BatchNorm, batch_norm_eval, batch_norm_train
 
 SHAPES = [(5, 3), (4, 3, 2, 5), (2, 3, 4)]          # (N, C), (N, C, H, W), (N, C, L)
 

@@ -5,9 +5,9 @@ import pytest
 
 import minigan
 from minigan import Tensor, backend
-from minigan.conv import col2im, conv2d, conv_transpose2d, im2col
+from minigan.functions.convolution import col2im, conv2d, conv_transpose2d, im2col
 from minigan.gradcheck import check_gradients
-from minigan.nn.conv import Conv2d, ConvTranspose2d
+from minigan.nn.conv_layers import Conv2d, ConvTranspose2d
 
 
 def naive_conv2d(x, W, b, stride, padding):
@@ -178,7 +178,7 @@ def test_initialisations(layer_type):
 def test_col2im_by_group_equals_by_offset(xp, k, s, hw):
     """The GPU's grouped col2im and the CPU's per-offset loop are the same map (both run on
     either device here, whichever col2im picks)."""
-    from minigan.conv import _col2im_by_group, _col2im_by_offset, conv_output_size
+    from minigan.functions.convolution import _col2im_by_group, _col2im_by_offset, conv_output_size
     out_h, out_w = conv_output_size(hw[0], k, s, 0), conv_output_size(hw[1], k, s, 0)
     cols = xp.asarray(np.random.default_rng(1).standard_normal((3, k, k, 2, out_h, out_w)))
     expected = _col2im_by_offset(cols, hw, s)

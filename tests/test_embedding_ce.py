@@ -9,7 +9,7 @@ import minigan
 from minigan import Random, Tensor
 from minigan import functions as F
 from minigan.gradcheck import check_gradients
-from minigan.losses import softmax_cross_entropy
+from minigan.functions import softmax_cross_entropy
 from minigan.nn import Dense, Embedding, Flatten, Reshape, Sequential
 
 

@@ -9,8 +9,8 @@ from minigan.gan import GANTrainer, generator_loss
 from minigan.gan.acgan import ACGANDiscriminator, ACGANGenerator
 from minigan.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from minigan.gradcheck import check_gradients
-from minigan.losses import sigmoid_binary_cross_entropy as bce
-from minigan.losses import softmax_cross_entropy
+from minigan.functions import sigmoid_binary_cross_entropy as bce
+from minigan.functions import softmax_cross_entropy
 
 
 def state(module):

@@ -8,7 +8,7 @@ import minigan
 from minigan import Tensor
 from minigan import functions as F
 from minigan.gradcheck import check_gradients
-from minigan.losses import binary_cross_entropy, sigmoid_binary_cross_entropy
+from minigan.functions import binary_cross_entropy, sigmoid_binary_cross_entropy
 
 
 def host(array):

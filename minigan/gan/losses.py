@@ -17,7 +17,7 @@ D rejects fakes, D(G(z)) ~ 0, and the minimax gradient vanishes: G cannot learn.
 non-saturating loss has d/dl [-ln sigmoid(l)] = sigmoid(l) - 1 ~ -1 there: a strong gradient.
 Both have the same fixed point.
 """
-from ..losses import sigmoid_binary_cross_entropy as bce
+from ..functions import sigmoid_binary_cross_entropy as bce
 
 GENERATOR_LOSSES = ("non-saturating", "minimax")
 

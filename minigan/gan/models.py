@@ -2,7 +2,7 @@
 
 Generator G maps a latent point z ~ N(0, I) to a sample; Discriminator D maps a sample to a
 *logit* l, with D(x) = sigmoid(l) the probability that x is real. D returns the logit, not the
-probability, so that the loss can be computed stably from it (see minigan/losses.py).
+probability, so that the loss can be computed stably from it (see minigan/functions/cross_entropy.py).
 
 A class-conditional pair (the AC-GAN, gan/acgan.py) has ``num_classes > 0``: its G takes
 (z, labels) and its D returns (logit, class_logits). The trainer asks ``num_classes`` and

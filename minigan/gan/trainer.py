@@ -21,13 +21,12 @@ import math
 import time
 
 from .. import backend
-from ..functions import stable_sigmoid
+from ..functions import sigmoid_binary_cross_entropy as bce
+from ..functions import softmax_cross_entropy, stable_sigmoid
 from ..optim import Adam
 from ..progress import ProgressBar, format_duration
 from ..random import Random
 from ..tensor import Tensor, no_grad
-from ..losses import sigmoid_binary_cross_entropy as bce
-from ..losses import softmax_cross_entropy
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
 from .losses import GENERATOR_LOSSES, generator_loss

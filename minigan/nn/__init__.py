@@ -1,8 +1,8 @@
 """Layers: Module (the base), Dense, Conv2d, ConvTranspose2d, BatchNorm, Embedding, activations,
 Dropout, Flatten/Reshape, Sequential, and initialisers."""
 from . import init
-from .conv import Conv2d, ConvTranspose2d
+from .conv_layers import Conv2d, ConvTranspose2d
 from .layers import (Dense, Dropout, Embedding, Flatten, Identity, LeakyReLU, ReLU, Reshape,
                      Sequential, Sigmoid, Tanh, activation)
 from .module import Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d
+from .norm_layers import BatchNorm1d, BatchNorm2d

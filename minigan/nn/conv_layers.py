@@ -1,6 +1,6 @@
 """Conv2d and ConvTranspose2d layers (NCHW, PyTorch's weight layouts); the math is in conv.py."""
 from .. import backend
-from ..conv import (conv2d, conv_output_size, conv_transpose2d, conv_transpose_output_size)
+from ..functions.convolution import (conv2d, conv_output_size, conv_transpose2d, conv_transpose_output_size)
 from ..tensor import Tensor
 from .init import initial_weights
 from .layers import raise_device_mismatch

@@ -26,9 +26,9 @@ For K > 2 classes (a discriminator that also names the class, as in AC-GAN),
 :func:`softmax_cross_entropy` takes logits (N, K) and integer labels (N,): the K-class
 generalisation of the logits BCE, with gradient softmax(x) - onehot(y) per sample.
 """
-from .backend import get_array_module
-from .functions import check_indices, stable_sigmoid, sum_to
-from .tensor import Function, Tensor
+from ..backend import get_array_module
+from .arithmetic import check_indices, stable_sigmoid, sum_to
+from ..tensor import Function, Tensor
 
 
 class SigmoidBCEWithLogits(Function):

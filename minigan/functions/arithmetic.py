@@ -7,8 +7,8 @@ Every forward starts from the array module of its inputs (``xp``), so one body s
 CuPy. Public names are lowercase functions (``add``, ``sigmoid``...) that build the Function
 and call it; the classes are the place to read the math.
 """
-from .backend import get_array_module, is_array
-from .tensor import Function, Tensor
+from ..backend import get_array_module, is_array
+from ..tensor import Function, Tensor
 
 
 def sum_to(g, shape):
@@ -444,7 +444,7 @@ def dropout(x, p=0.5, training=True, rng=None):
     if not training or p == 0.0:
         return x
     if rng is None:
-        from .random import default_random
+        from ..random import default_random
         rng = default_random(x.device)
     return Dropout(p, rng)(x)
 

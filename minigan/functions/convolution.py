@@ -26,9 +26,9 @@ index (n, h, w) are contiguous blocks, and the matrices need no further transpos
 one strided copy; col2im loops over kernel offsets only (each add moves a whole strided slice of
 every image and channel at once): no Python loop over samples or pixels.
 """
-from . import backend
-from .backend import get_array_module
-from .tensor import Function
+from .. import backend
+from ..backend import get_array_module
+from ..tensor import Function
 
 
 def conv_output_size(size, kernel, stride, padding):

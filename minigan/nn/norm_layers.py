@@ -1,12 +1,12 @@
 """BatchNorm1d and BatchNorm2d: batch normalisation layers with PyTorch's semantics.
 
-The math and the gradients are in ``minigan/normalization.py``; this file holds the state:
+The math and the gradients are in ``minigan/functions/batch_norm.py``; this file holds the state:
 the learned per-channel scale and shift (``weight`` = gamma, ``bias`` = beta, Parameters) and
 the running statistics used in eval mode (``running_mean``, ``running_var``, buffers: saved in
 ``state_dict()``, moved by ``.to()``, never trained).
 """
 from .. import backend
-from ..normalization import batch_norm_eval, batch_norm_train, check_batch_norm_input
+from ..functions.batch_norm import batch_norm_eval, batch_norm_train, check_batch_norm_input
 from ..random import default_random
 from .layers import raise_device_mismatch
 from .module import Module, Parameter

@@ -18,8 +18,8 @@ The training Function has its own backward in the compact closed form derived be
 letting autograd differentiate mean, subtract, square, sqrt and divide one by one: that would keep
 five or six full-size intermediates alive and walk as many graph nodes per layer.
 """
-from .backend import get_array_module
-from .tensor import Function, Tensor
+from ..backend import get_array_module
+from ..tensor import Function, Tensor
 
 
 def channel_axes(ndim):
