@@ -91,10 +91,10 @@ def get_array_module(*arrays):
     return numpy
 
 
-def launches_dominate(xp):
-    """True for CuPy: every array operation is a kernel launch whose few microseconds of host
-    time outweigh the arithmetic on arrays of a GAN's size, so fewer, larger operations win even
-    when they visit memory in a worse order (on the CPU, the order matters more)."""
+def is_cupy(xp):
+    """True when the array module is CuPy: every array operation is then a kernel launch on the
+    GPU, whose few microseconds of host time outweigh the arithmetic on arrays of a GAN's size.
+    The fast paths of minigan/fast/ ask this to choose their GPU form."""
     return xp is not numpy
 
 
@@ -106,6 +106,20 @@ def same_device(a, b):
     """Whether two arrays live on one device. Every layer asks this on every call, so the
     common case is one test: before CuPy is loaded, every array is a NumPy array."""
     return _cupy is None or get_array_module(a) is get_array_module(b)
+
+
+def check_one_device(op_name, arrays):
+    """Raise a clear error when the arrays of one operation live on different devices.
+
+    Every Function calls this on every call, so the common case is one test: before CuPy is
+    loaded, every array is a NumPy array."""
+    if _cupy is None:
+        return
+    devices = [(device_of(a), a.shape) for a in arrays if is_array(a)]
+    if len({d for d, _ in devices}) > 1:
+        listing = ", ".join(f"{d} array of shape {s}" for d, s in devices)
+        raise DeviceError(f"{op_name}: all inputs must be on one device, got {listing}. "
+                          f"Move tensors with .to(device) and modules with module.to(device).")
 
 
 def to_device(array, device):

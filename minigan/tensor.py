@@ -9,7 +9,7 @@ the chain rule at every Function:
     dL/dx_i = sum over the uses of x_i of  (dy/dx_i)^T dL/dy,
 
 which each Function computes in its ``backward(gy)``: it receives gy = dL/dy and returns one
-gradient per input. Each rule sits next to its forward in ``functions.py``.
+gradient per input. The Functions, each backward beside its forward, are in minigan/functions/.
 
 When do gradients accumulate, and when are they cleared?
 - Inside one backward(), the gradients of every use of a tensor are summed (``b = a + a`` gives
@@ -23,89 +23,22 @@ When do gradients accumulate, and when are they cleared?
 Gradient arrays are never modified in place, by the engine or the optimisers, so one array may
 safely be shared (``add`` hands the same ``gy`` to both of its inputs).
 
-Why the version counter? Functions keep their input *arrays* for backward (Linear keeps W to
-compute dL/dx = gy W^T). An optimiser step updates ``p.data`` in place, so a step taken between a
-forward pass and its backward() changes the arrays the graph saved: the gradient would be
-computed from the new weights, not the ones that produced the loss, and nothing would look
-wrong. So every in-place update minigan makes (optimiser steps, ``Module.load_state_dict``/
-``to``/``astype``) goes through ``Tensor.mark_modified()``, and backward() refuses to run through
-a Function whose inputs were modified after it used them, naming the tensor. The classic GAN
-mistake it catches: calling ``d_optimizer.step()`` before ``loss_g.backward()`` on a graph that
-went through D.
-
-How, cheaply: a global counter ``_clock`` ticks at every in-place update, and the tensor notes
-the tick (``_changed_at``) beside its own count of updates (``_version``). A Function notes the
-clock when it records the graph (``recorded_at``): an input changed after that iff its
-``_changed_at > recorded_at``. backward() compares one number per Function (recorded_at against
-the clock now) and looks at the inputs only when something has changed since; in a correct loop
-nothing has, so the guard costs two attribute accesses per operation, not a list of versions
-per operation (which measured ~3 % of a small MLP step).
+Two things watch backward(), each a one-line call: the check that no array a Function saved was
+changed in place since (minigan/inplace.py says why), and an optional hook that sees every
+tensor and its gradient (the tracer's, minigan/trace.py).
 """
 import contextlib
 
-from . import backend
-
-# --- the no_grad switch -------------------------------------------------------------------------
-# A global flag, not a per-tensor one: inside ``with no_grad():`` functions compute their outputs
-# but record nothing, so no graph is built and nothing is kept alive for a backward pass.
-_grad_enabled = True
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Compute without recording the graph (sampling, evaluation, the D step's fake batch)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
-
-
-def is_grad_enabled():
-    return _grad_enabled
-
-
-# --- the version clock (see the module docstring) ------------------------------------------------
-# Ticks at every in-place update made through Tensor.mark_modified(). Only ever increases.
-_clock = 0
-
-
-# --- the tracer's hook ----------------------------------------------------------------------------
-# None, or a function hook(tensor, grad) that backward() calls for every tensor it reaches, in
-# the order it processes them, with the tensor's complete gradient. One `is not None` test per
-# node when unused.
-_backward_hook = None
-
-
-@contextlib.contextmanager
-def backward_hook(hook):
-    """Within the block, call hook(tensor, grad) for every tensor each backward() reaches."""
-    global _backward_hook
-    previous, _backward_hook = _backward_hook, hook
-    try:
-        yield
-    finally:
-        _backward_hook = previous
+from . import backend, inplace
 
 
 class Tensor:
-    """An array plus what autograd needs: ``grad``, ``requires_grad`` and ``creator``.
-
-    ``_version`` counts the in-place updates minigan made to ``data`` (see the module docstring),
-    ``_changed_at`` is the version clock's tick at the last one; both are class attributes 0
-    until the first update gives the tensor its own, so creating a tensor costs nothing extra.
-    Writing into ``t.data`` yourself (``t.data += 1``, ``t.data[0] = 5``, ``t.data = other``)
-    cannot be detected: minigan does not watch the array. Code that does so between a forward
-    pass and its backward() should call ``t.mark_modified()`` after, as the optimisers do, to
-    get the same protection.
-    """
+    """An array plus what autograd needs: ``grad``, ``requires_grad`` and ``creator``."""
 
     # Let ``numpy_array * tensor`` call Tensor.__rmul__ instead of NumPy looping over the tensor.
     __array_ufunc__ = None
 
-    _version = 0      # in-place updates so far; an instance attribute from the first one on
-    _changed_at = 0   # the version clock at the last of them
+    version = 0     # the program's version at this tensor's last in-place update (inplace.py)
 
     def __init__(self, data, requires_grad=False, name=None):
         if requires_grad and data.dtype.kind != "f":
@@ -116,6 +49,49 @@ class Tensor:
         self.requires_grad = requires_grad
         self.creator = None               # the Function that computed this tensor (None: a leaf)
         self.name = name                  # for error messages; Module.parameters() names its own
+
+    def backward(self, grad=None):
+        """Fill ``.grad`` of every leaf this tensor depends on with dself/dleaf.
+
+        ``grad`` is dL/dself for some outer L; it may be omitted when self has one element
+        (a loss), meaning dL/dself = 1.
+
+        Kahn's algorithm, in reverse: a tensor is processed only once every use of it has sent
+        its gradient, so the sum over uses is complete when it is passed on. An explicit list,
+        not recursion: a graph thousands of ops deep must not hit Python's recursion limit.
+        """
+        grads = {id(self): self._initial_gradient(grad)}
+        pending_uses = _count_uses(self)          # how many gradients each tensor will receive
+        ready = [self]
+        hook = _backward_hook
+        while ready:
+            t = ready.pop()
+            gy = grads.pop(id(t))
+            if hook is not None:
+                hook(t, gy)                       # the tracer's one way in (minigan/trace.py)
+            if t.creator is None:
+                t.grad = gy if t.grad is None else t.grad + gy    # a leaf: accumulate
+                continue
+            for x, gx in _input_gradients(t.creator, gy):
+                key = id(x)
+                grads[key] = gx if key not in grads else grads[key] + gx
+                pending_uses[key] -= 1
+                if pending_uses[key] == 0:
+                    ready.append(x)
+
+    def _initial_gradient(self, grad):
+        """dL/dself to start backward() from: ones for a loss, or the given array."""
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require gradients (it was made "
+                               "under no_grad(), from detached tensors, or from constants only)")
+        if grad is None:
+            if self.size != 1:
+                raise ValueError(f"backward() without a gradient needs a one-element tensor "
+                                 f"(a loss), got shape {self.shape}; pass grad= explicitly")
+            return backend.get_array_module(self.data).ones_like(self.data)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(grad): grad has shape {grad.shape}, expected {self.shape}")
+        return grad
 
     # --- array facts -------------------------------------------------------------------------
     @property
@@ -172,90 +148,10 @@ class Tensor:
 
     def mark_modified(self):
         """Record that ``data`` was just changed in place (or replaced): graphs that used this
-        tensor before are stale, and backward() through them raises instead of computing a
-        gradient from the new values."""
-        global _clock
-        _clock += 1
-        self._version += 1
-        self._changed_at = _clock
+        tensor before are stale, and backward() through them raises (minigan/inplace.py)."""
+        inplace.mark_modified(self)
 
-    # --- backward --------------------------------------------------------------------------------
-    def backward(self, grad=None):
-        """Fill ``.grad`` of every leaf this tensor depends on with dself/dleaf.
-
-        ``grad`` is dL/dself for some outer L; it may be omitted when self has one element
-        (a loss), meaning dL/dself = 1.
-        """
-        if not self.requires_grad:
-            raise RuntimeError("backward(): this tensor does not require gradients (it was made "
-                               "under no_grad(), from detached tensors, or from constants only)")
-        xp = backend.get_array_module(self.data)
-        if grad is None:
-            if self.size != 1:
-                raise ValueError(f"backward() without a gradient needs a one-element tensor "
-                                 f"(a loss), got shape {self.shape}; pass grad= explicitly")
-            grad = xp.ones_like(self.data)
-        elif grad.shape != self.shape:
-            raise ValueError(f"backward(grad): grad has shape {grad.shape}, expected {self.shape}")
-
-        # 1. Count, for every tensor in the graph, how many uses will send it a gradient.
-        #    An explicit stack, not recursion: a graph thousands of ops deep must not hit
-        #    Python's recursion limit.
-        #    This walk also checks that no input of a Function was modified in place since the
-        #    Function used it (see the module docstring), before any gradient is computed.
-        now = _clock
-        pending_uses = {}
-        stack, seen = [self], {id(self)}
-        while stack:
-            t = stack.pop()
-            f = t.creator
-            if f is None:
-                continue
-            if f.recorded_at != now:        # something changed in place since f ran: its inputs?
-                _check_inputs_unchanged(f)
-            for x, needs in zip(f.inputs, f.needs_grad):
-                if needs:
-                    pending_uses[id(x)] = pending_uses.get(id(x), 0) + 1
-                    if id(x) not in seen:
-                        seen.add(id(x))
-                        stack.append(x)
-
-        # 2. Walk in reverse topological order: a tensor is processed only once every use of it
-        #    has sent its gradient, so the sum over uses is complete (Kahn's algorithm).
-        grads = {id(self): grad}
-        ready = [self]
-        while ready:
-            t = ready.pop()
-            gy = grads.pop(id(t))
-            if _backward_hook is not None:          # the tracer's one way in (minigan.trace)
-                _backward_hook(t, gy)
-            f = t.creator
-            if f is None:
-                # A leaf: accumulate (see the module docstring for why accumulate).
-                t.grad = gy if t.grad is None else t.grad + gy
-                continue
-            gxs = f.backward(gy)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
-                # zip() below would silently drop the missing gradients.
-                raise RuntimeError(
-                    f"Function {type(f).__name__} has a bug: its backward returned {len(gxs)} "
-                    f"gradient(s) for {len(f.inputs)} input(s)")
-            for x, gx, needs in zip(f.inputs, gxs, f.needs_grad):
-                if not needs:
-                    continue
-                if gx is None or gx.shape != x.shape:
-                    raise RuntimeError(
-                        f"Function {type(f).__name__} has a bug: its backward returned a gradient "
-                        f"of shape {None if gx is None else gx.shape} for an input of shape {x.shape}")
-                key = id(x)
-                grads[key] = gx if key not in grads else grads[key] + gx
-                pending_uses[key] -= 1
-                if pending_uses[key] == 0:
-                    ready.append(x)
-
-    # --- operators: thin wrappers, the work is in functions.py ---------------------------------
+    # --- operators: thin wrappers, the work is in minigan/functions/ ---------------------------
     def __add__(self, other):
         return F.add(self, other)
 
@@ -338,23 +234,18 @@ class Function:
 
     Inputs may be Tensors or constants (Python numbers, arrays): constants are passed to forward
     unchanged and never get a gradient.
-
-    When it records the graph, a Function also notes the version clock (``recorded_at``), for
-    backward()'s check that no input was modified in place since.
     """
 
     def __call__(self, *inputs):
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        if backend._cupy is not None:       # mixing devices is only possible once CuPy is loaded
-            _check_one_device(type(self).__name__, arrays)
-        y = self.forward(*arrays)
-        out = Tensor(y)
+        backend.check_one_device(type(self).__name__, arrays)
+        out = Tensor(self.forward(*arrays))
         if _grad_enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            if any(needs):
+            if any(needs):                  # record the graph: out remembers how it was made
                 self.inputs = inputs
                 self.needs_grad = needs
-                self.recorded_at = _clock       # for backward()'s version check
+                self.version = inplace.version      # for backward()'s in-place check
                 out.requires_grad = True
                 out.creator = self
         return out
@@ -366,35 +257,87 @@ class Function:
         raise NotImplementedError
 
 
-def _check_inputs_unchanged(f):
-    """Raise if an input of f was modified in place after f recorded the graph.
+# --- backward()'s two passes, written out ---------------------------------------------------------
 
-    Every Tensor input counts, not only those needing a gradient: a frozen D's weights get no
-    gradient, but Linear still uses them to compute dL/dx for G."""
-    for i, x in enumerate(f.inputs):
-        if isinstance(x, Tensor) and x._changed_at > f.recorded_at:
-            break
-    else:
-        return                              # the changes were to other tensors
-    what = (x.name if x.name is not None else f"an unnamed {type(x).__name__}") + \
-        f" (shape {x.shape})"
-    raise RuntimeError(
-        f"backward(): {what} was modified in place (it is now at version {x._version}) after it "
-        f"was used by {type(f).__name__} (its input {i}) in the forward pass. The gradient "
-        f"would be computed from the new values, not from those that produced this loss. "
-        f"Usually an optimiser step came between a forward pass and its backward(): check the "
-        f"zero_grad/step order: call optimizer.step() after backward(), e.g. in a GAN, "
-        f"d_optimizer.step() only after every backward() through D's weights, or compute the "
-        f"G loss again after D's step.")
+def _count_uses(root):
+    """For every tensor the graph below `root` reaches: how many uses will send it a gradient.
+
+    This walk also makes the in-place check (minigan/inplace.py) before any gradient is
+    computed: a Function whose version is not the current one may have stale inputs."""
+    now = inplace.version
+    pending_uses = {}
+    stack, seen = [root], {id(root)}
+    while stack:
+        f = stack.pop().creator
+        if f is None:
+            continue
+        if f.version != now:
+            inplace.check_inputs_unchanged(f)
+        for x, needs in zip(f.inputs, f.needs_grad):
+            if needs:
+                pending_uses[id(x)] = pending_uses.get(id(x), 0) + 1
+                if id(x) not in seen:
+                    seen.add(id(x))
+                    stack.append(x)
+    return pending_uses
 
 
-def _check_one_device(op_name, arrays):
-    devices = [(backend.device_of(a), a.shape) for a in arrays if backend.is_array(a)]
-    if len({d for d, _ in devices}) > 1:
-        listing = ", ".join(f"{d} array of shape {s}" for d, s in devices)
-        raise backend.DeviceError(
-            f"{op_name}: all inputs must be on one device, got {listing}. "
-            f"Move tensors with .to(device) and modules with module.to(device).")
+def _input_gradients(f, gy):
+    """(input, dL/dinput) for each input of f that needs a gradient, from f.backward(gy),
+    checked: a wrong count or shape is a bug in f, and says so."""
+    gxs = f.backward(gy)
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    if len(gxs) != len(f.inputs):           # zip() would silently drop the missing gradients
+        raise RuntimeError(f"Function {type(f).__name__} has a bug: its backward returned "
+                           f"{len(gxs)} gradient(s) for {len(f.inputs)} input(s)")
+    out = []
+    for x, gx, needs in zip(f.inputs, gxs, f.needs_grad):
+        if needs:
+            if gx is None or gx.shape != x.shape:
+                raise RuntimeError(
+                    f"Function {type(f).__name__} has a bug: its backward returned a gradient "
+                    f"of shape {None if gx is None else gx.shape} for an input of shape {x.shape}")
+            out.append((x, gx))
+    return out
+
+
+# --- the no_grad switch -------------------------------------------------------------------------
+# A global flag, not a per-tensor one: inside ``with no_grad():`` functions compute their outputs
+# but record nothing, so no graph is built and nothing is kept alive for a backward pass.
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Compute without recording the graph (sampling, evaluation, the D step's fake batch)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+# --- the tracer's hook ----------------------------------------------------------------------------
+# None, or a function hook(tensor, grad) that backward() calls for every tensor it reaches, in
+# the order it processes them, with the tensor's complete gradient.
+_backward_hook = None
+
+
+@contextlib.contextmanager
+def backward_hook(hook):
+    """Within the block, call hook(tensor, grad) for every tensor each backward() reaches."""
+    global _backward_hook
+    previous, _backward_hook = _backward_hook, hook
+    try:
+        yield
+    finally:
+        _backward_hook = previous
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, name=None):
@@ -415,6 +358,6 @@ def tensor(data, dtype=None, device=None, requires_grad=False, name=None):
     return Tensor(array, requires_grad=requires_grad, name=name)
 
 
-# The operators above call into functions.py, which itself needs Tensor and Function: import it
-# last, once both classes exist.
+# The operators above call into minigan/functions/, which itself needs Tensor and Function:
+# import it last, once both classes exist.
 from . import functions as F  # noqa: E402

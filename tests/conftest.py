@@ -45,6 +45,22 @@ def xp(device):
     return backend.xp_of_device(device)
 
 
+@pytest.fixture
+def updates(monkeypatch):
+    """Counts in-place updates per tensor: updates[id(tensor)], from every mark_modified()."""
+    import collections
+    from minigan import inplace
+    counts = collections.Counter()
+    mark = inplace.mark_modified
+
+    def counting(tensor):
+        counts[id(tensor)] += 1
+        mark(tensor)
+
+    monkeypatch.setattr(inplace, "mark_modified", counting)
+    return counts
+
+
 @pytest.fixture(autouse=True)
 def _fresh_seed():
     """Every test starts from the same default generators."""

@@ -172,16 +172,3 @@ def test_initialisations(layer_type):
     default = layer_type(8, 4, 3)
     fan_in = (8 if layer_type is Conv2d else 4) * 9     # PyTorch's quirk for transposed convs
     assert np.abs(default.weight.numpy()).max() <= 1 / np.sqrt(fan_in)
-
-
-@pytest.mark.parametrize("k, s, hw", [(4, 2, (16, 16)), (3, 2, (7, 6)), (3, 1, (9, 9)), (5, 3, (14, 11))])
-def test_col2im_by_group_equals_by_offset(xp, k, s, hw):
-    """The GPU's grouped col2im and the CPU's per-offset loop are the same map (both run on
-    either device here, whichever col2im picks)."""
-    from minigan.functions.convolution import _col2im_by_group, _col2im_by_offset, conv_output_size
-    out_h, out_w = conv_output_size(hw[0], k, s, 0), conv_output_size(hw[1], k, s, 0)
-    cols = xp.asarray(np.random.default_rng(1).standard_normal((3, k, k, 2, out_h, out_w)))
-    expected = _col2im_by_offset(cols, hw, s)
-    got = _col2im_by_group(cols, hw, s)
-    assert got.shape == expected.shape == (3, 2) + hw
-    assert float(abs(got - expected).max()) < 1e-12

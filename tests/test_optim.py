@@ -70,14 +70,15 @@ def adam_reference(p0, grads, lr, b1, b2, eps):
     {"lr": 0.01, "betas": (0.9, 0.99)},
     {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-3},         # eps ~ |g|: where eps goes matters
 ])
-def test_adam_three_steps_match_reference(xp, kwargs):
+@pytest.mark.parametrize("flat", [True, False])      # the fast path (minigan/fast/adam.py), and not
+def test_adam_three_steps_match_reference(xp, kwargs, flat):
     lr, (b1, b2), eps = (kwargs.get("lr", 2e-4), kwargs.get("betas", (0.5, 0.999)),
                          kwargs.get("eps", 1e-8))
     p0 = host(0, (4, 3))
     # Small gradients of changing size and sign, so m and v differ from step to step.
     grads = [host(s, (4, 3), scale=1e-3 * s) for s in (1, 2, 3)]
     p = param(xp, p0)
-    opt = Adam([p], **kwargs)
+    opt = Adam([p], flat=flat, **kwargs)
     for g, expected in zip(grads, adam_reference(p0, grads, lr, b1, b2, eps)):
         p.grad = xp.asarray(g)
         opt.step()
@@ -244,72 +245,13 @@ def test_optimiser_state_of_the_wrong_shape_is_refused():
 
 
 @pytest.mark.parametrize("name", OPTIMISERS)
-def test_step_bumps_the_version_of_each_parameter_it_updates(name, xp):
-    # The version counter (minigan/tensor.py): an in-place update must be visible to backward().
+def test_step_bumps_the_version_of_each_parameter_it_updates(name, xp, updates):
+    # The version check (minigan/inplace.py): an in-place update must be visible to backward().
     with_grad, without_grad = param(xp, [1.0, 2.0]), param(xp, [3.0])
     opt = OPTIMISERS[name]([with_grad, without_grad])
     with_grad.grad = xp.ones(2)
     opt.step()
     opt.step()
-    assert with_grad._version == 2
-    assert without_grad._version == 0        # not updated (no gradient): not modified
-
-
-def test_adam_steps_all_parameters_together_with_the_same_numbers(device):
-    """The fast path (all parameters in two flat vectors) against the one-at-a-time rule
-    (Optimizer.step, which calls update_one per parameter): bit for bit, over several steps,
-    and both against the float64 reference."""
-    def run(together):
-        minigan.manual_seed(0)
-        net = Dense(4, 3).to(device)
-        opt = Adam(net.parameters(), lr=1e-2)
-        for step in range(4):
-            for i, p in enumerate(net.parameters()):
-                p.grad = minigan.Random(10 * step + i, device).normal(p.shape)
-            opt.step() if together else minigan.optim.Optimizer.step(opt)
-        return net, opt
-
-    fast, fast_opt = run(True)
-    slow, slow_opt = run(False)
-    assert fast_opt._flat is not None and slow_opt._flat is None    # each took its own path
-    for a, b in zip(fast.parameters(), slow.parameters()):
-        assert np.array_equal(a.numpy(), b.numpy())
-    for a, b in zip(fast_opt.state.values(), slow_opt.state.values()):
-        assert np.array_equal(minigan.backend.to_numpy(a[1]), minigan.backend.to_numpy(b[1]))
-        assert a[2] == b[2] == 4
-
-
-def test_adam_falls_back_when_a_parameter_skips_a_step_and_resumes_together(xp):
-    a, b = param(xp, np.zeros(3)), param(xp, np.zeros(2))
-    opt = Adam([a, b], lr=0.1)
-    a.grad, b.grad = xp.ones(3), xp.ones(2)
-    opt.step()                                       # together
-    assert opt._flat is not None
-    b.grad = None
-    opt.step()                                       # b skips: one at a time
-    assert opt._flat is None and opt.state[id(a)][2] == 2 and opt.state[id(b)][2] == 1
-    b.grad = xp.ones(2)
-    opt.step()                                       # counts differ: still one at a time
-    assert opt._flat is None and opt.state[id(b)][2] == 2
-    # b's moments saw two gradients of 1 at steps 1 and 3: its update is still lr * sign(g)
-    np.testing.assert_allclose(value(b), [-0.2, -0.2], rtol=1e-6)
-
-
-def test_adam_flushes_subnormal_moments_on_the_cpu():
-    """A gradient that stops (a dead unit's) lets m shrink by b1 per step: after 135 halvings
-    from 0.5 it is ~2e-41, a float32 subnormal, which CPUs compute on very slowly. Every
-    FLUSH_EVERY steps Adam sets such moments to 0 (the step they would make is ~1e-33)."""
-    p = param(np, np.ones(1000), dtype="float32")
-    opt = Adam([p], lr=1e-3, betas=(0.5, 0.999))
-    p.grad = np.ones(1000, dtype="float32")
-    opt.step()
-    after_first = p.numpy().copy()
-    p.grad = np.zeros(1000, dtype="float32")
-    for _ in range(135):                           # to t = 136, a multiple of FLUSH_EVERY
-        opt.step()
-    assert opt.t % minigan.optim.FLUSH_EVERY == 0
-    m, v = opt.state[id(p)][:2]
-    assert (m == 0).all()                          # unflushed: 0.5 * 0.5**135, subnormal
-    assert (v > np.finfo(np.float32).tiny).all()   # v (b2 = 0.999) is still a normal number
-    # the zero-gradient steps still move p by lr * m_hat / sqrt(v_hat) while m is normal
-    assert (p.numpy() < after_first).all()
+    assert updates[id(with_grad)] == 2 and with_grad.version == minigan.inplace.version
+    assert updates[id(without_grad)] == 0    # not updated (no gradient): not modified
+    assert without_grad.version == 0

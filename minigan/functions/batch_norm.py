@@ -50,16 +50,13 @@ class BatchNorm(Function):
         # Two passes, mean first, then the mean of squared deviations. The one-pass
         # E[x^2] - E[x]^2 cancels catastrophically in float32 when |mean| >> std (for x ~ 1000
         # + N(0, 1) it loses every digit of var); the deviations are needed for x_hat anyway.
-        x_hat = x - mean                                       # fresh: becomes x_hat in place
-        sq = x_hat * x_hat                                     # fresh: reused for y below
-        var = sq.mean(axis=self.axes, keepdims=True)           # biased: divides by M
+        centred = x - mean
+        var = (centred * centred).mean(axis=self.axes, keepdims=True)   # biased: divides by M
         inv_std = 1.0 / xp.sqrt(var + self.eps)                # s, only C numbers
-        x_hat *= inv_std
+        x_hat = centred * inv_std
         self.x_hat, self.inv_std, self.gamma = x_hat, inv_std, gamma
         self.mean, self.var = mean.reshape(-1), var.reshape(-1)
-        y = xp.multiply(x_hat, _per_channel(gamma, x.ndim), out=sq)
-        y += _per_channel(beta, x.ndim)
-        return y
+        return x_hat * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
 
     def backward(self, gy):
         # Per channel, with g_i = dL/dy_i (gy) and sums over the channel's M values:
@@ -88,23 +85,31 @@ class BatchNorm(Function):
         #    scaling a whole channel of x changes nothing after normalisation, so the gradient
         #    has no part in those two directions.
         #
-        # Computed as (gamma s) (g_j - (dL/dbeta + x_hat_j dL/dgamma) / M), the 1/M folded into
-        # the C-sized vectors, in one full-size buffer.
-        xp = get_array_module(gy)
+        # Computed as (gamma s) (g_j - (x_hat_j dL/dgamma + dL/dbeta) / M), the 1/M folded into
+        # the C-sized vectors.
         nd = gy.ndim
         dbeta = gy.sum(axis=self.axes)
-        gx = dgamma = None
-        if self.needs_grad[0] or self.needs_grad[1]:
-            buf = gy * self.x_hat                              # the one full-size temporary
-            dgamma = buf.sum(axis=self.axes)
+        dgamma = (gy * self.x_hat).sum(axis=self.axes)
+        gx = None
         if self.needs_grad[0]:
-            gx = xp.multiply(self.x_hat, _per_channel(dgamma / self.m, nd), out=buf)
-            gx += _per_channel(dbeta / self.m, nd)
-            xp.subtract(gy, gx, out=gx)
-            gx *= _per_channel(self.gamma, nd) * self.inv_std
+            mean_part = (self.x_hat * _per_channel(dgamma / self.m, nd)
+                         + _per_channel(dbeta / self.m, nd))
+            gx = (_per_channel(self.gamma, nd) * self.inv_std) * (gy - mean_part)
         return (gx,
                 dgamma if self.needs_grad[1] else None,
                 dbeta if self.needs_grad[2] else None)
+
+
+def batch_norm_train(x, gamma, beta, eps=1e-5):
+    """Training-mode batch norm of x (N, C, ...) with gamma, beta (C,).
+
+    Returns (y, mean, var): the output Tensor, and the batch mean and *biased* variance as plain
+    (C,) arrays (outside the graph), for whoever keeps running statistics.
+    """
+    _check_functional(x, (gamma, beta), training=True)
+    f = BatchNorm(eps)
+    y = f(x, gamma, beta)
+    return y, f.mean, f.var
 
 
 class BatchNormEval(Function):
@@ -126,9 +131,7 @@ class BatchNormEval(Function):
         self.inv_std = 1.0 / xp.sqrt(var + self.eps)
         self.scale = _per_channel(gamma * self.inv_std, nd)
         self.x, self.mean = x, mean
-        y = x * self.scale
-        y += _per_channel(beta - mean * (gamma * self.inv_std), nd)
-        return y
+        return x * self.scale + _per_channel(beta - mean * (gamma * self.inv_std), nd)
 
     def backward(self, gy):
         # y_i = gamma (x_i - mean) s + beta with mean, s constants (nothing couples the samples):
@@ -137,14 +140,20 @@ class BatchNormEval(Function):
         gx = gy * self.scale if self.needs_grad[0] else None
         dgamma = None
         if self.needs_grad[1]:
-            x_hat = self.x - _per_channel(self.mean, nd)       # recomputed: not kept from forward
-            x_hat *= _per_channel(self.inv_std, nd)
-            x_hat *= gy
-            dgamma = x_hat.sum(axis=self.axes)
+            # x_hat recomputed, not kept from the forward pass (eval mode rarely trains)
+            x_hat = (self.x - _per_channel(self.mean, nd)) * _per_channel(self.inv_std, nd)
+            dgamma = (x_hat * gy).sum(axis=self.axes)
         dbeta = gy.sum(axis=self.axes) if self.needs_grad[2] else None
         return gx, dgamma, dbeta, None, None
 
 
+def batch_norm_eval(x, gamma, beta, mean, var, eps=1e-5):
+    """Evaluation-mode batch norm of x (N, C, ...) with fixed statistics mean, var (C,) arrays."""
+    _check_functional(x, (gamma, beta, mean, var), training=False)
+    return BatchNormEval(eps)(x, gamma, beta, mean, var)
+
+
+# --- input checks ----------------------------------------------------------------------------
 def check_batch_norm_input(who, x, num_features, training, ndims=None):
     """Raise a clear error unless x is a float Tensor (N, num_features, ...) fit for batch norm.
 
@@ -188,19 +197,3 @@ def _check_functional(x, vectors, training):
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got shape {x.shape}")
 
 
-def batch_norm_train(x, gamma, beta, eps=1e-5):
-    """Training-mode batch norm of x (N, C, ...) with gamma, beta (C,).
-
-    Returns (y, mean, var): the output Tensor, and the batch mean and *biased* variance as plain
-    (C,) arrays (outside the graph), for whoever keeps running statistics.
-    """
-    _check_functional(x, (gamma, beta), training=True)
-    f = BatchNorm(eps)
-    y = f(x, gamma, beta)
-    return y, f.mean, f.var
-
-
-def batch_norm_eval(x, gamma, beta, mean, var, eps=1e-5):
-    """Evaluation-mode batch norm of x (N, C, ...) with fixed statistics mean, var (C,) arrays."""
-    _check_functional(x, (gamma, beta, mean, var), training=False)
-    return BatchNormEval(eps)(x, gamma, beta, mean, var)

@@ -24,10 +24,12 @@ So both layers share im2col and col2im, which are adjoints of each other:
 Internally arrays are kept channels-first, (C, N, H, W): then a column index (c, i, j) and a row
 index (n, h, w) are contiguous blocks, and the matrices need no further transposition. im2col is
 one strided copy; col2im loops over kernel offsets only (each add moves a whole strided slice of
-every image and channel at once): no Python loop over samples or pixels.
+every image and channel at once): no Python loop over samples or pixels. On the GPU col2im adds
+a group of offsets at a time (minigan/fast/col2im.py): the same sums in fewer kernel launches.
 """
 from .. import backend
 from ..backend import get_array_module
+from ..fast.col2im import col2im_by_group
 from ..tensor import Function
 
 
@@ -69,54 +71,18 @@ def col2im(cols, canvas_hw, stride):
     """The adjoint of im2col: cols (C, kh, kw, N, out_h, out_w) -> canvas (C, N, Hp, Wp), each
     column entry added back to the pixel it came from (overlapping patches sum).
 
-    Overlapping windows cannot be written through one view (two writes to a pixel would race), so
-    this is a loop of adds. On the CPU, one add per kernel offset reads and writes memory in
-    order; on the GPU each add is a kernel launch costing more host time than its arithmetic, so
-    there the offsets are added a whole group at a time (_col2im_by_group): kh*kw/stride^2
-    launches, 4 instead of 16 for DCGAN's 4x4 kernels at stride 2."""
-    if backend.launches_dominate(get_array_module(cols)):
-        return _col2im_by_group(cols, canvas_hw, stride)
-    return _col2im_by_offset(cols, canvas_hw, stride)
-
-
-def _col2im_by_offset(cols, canvas_hw, stride):
+    Overlapping windows cannot be written through one view (two writes to a pixel would race),
+    so this is a loop of adds, one per kernel offset (i, j): each moves a whole strided slice of
+    every image and channel at once."""
     xp = get_array_module(cols)
+    if backend.is_cupy(xp):    # the GPU: the same sums, a group of offsets per kernel launch
+        return col2im_by_group(cols, canvas_hw, stride)
     c, kh, kw, n, out_h, out_w = cols.shape
     canvas = xp.zeros((c, n) + tuple(canvas_hw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             canvas[:, :, i:i + stride * out_h:stride, j:j + stride * out_w:stride] += cols[:, i, j]
     return canvas
-
-
-def _col2im_by_group(cols, canvas_hw, stride):
-    """col2im in (kh/s)(kw/s) adds. Write the offsets as i = s*a + r, j = s*b + q (0 <= r, q < s).
-    Offset (i, j) sends cols[.., h, w] to pixel (s*(h + a) + r, s*(w + b) + q): so for one group
-    (a, b), the s*s offsets (r, q) land on disjoint pixels, and together they tile the block of
-    rows s*a .. s*(a + out_h) - 1 (and likewise columns). Viewing the canvas as
-    (C, N, rows/s, s, cols/s, s) makes that block a plain slice, and the group one add."""
-    xp = get_array_module(cols)
-    c, kh, kw, n, out_h, out_w = cols.shape
-    s = stride
-    ka, kb = -(-kh // s), -(-kw // s)                 # ceil: groups per axis
-    if (ka * s, kb * s) != (kh, kw):
-        # Pad the kernel with zero offsets up to a multiple of s: every group is then whole.
-        padded = xp.zeros((c, ka * s, kb * s, n, out_h, out_w), dtype=cols.dtype)
-        padded[:, :kh, :kw] = cols
-        cols = padded
-    # The canvas in whole s x s blocks: enough to hold canvas_hw, and the last group's block
-    # (rows up to s*(ka - 1 + out_h), which passes canvas_hw only through zero offsets).
-    rows = max(-(-canvas_hw[0] // s), out_h + ka - 1)
-    columns = max(-(-canvas_hw[1] // s), out_w + kb - 1)
-    canvas = xp.zeros((c, n, rows * s, columns * s), dtype=cols.dtype)
-    blocks = canvas.reshape(c, n, rows, s, columns, s)       # a view: canvas is contiguous
-    groups = cols.reshape(c, ka, s, kb, s, n, out_h, out_w)
-    for a in range(ka):
-        for b in range(kb):
-            # (C, r, q, N, h, w) -> (C, N, h, r, w, q), the order of the block's pixels
-            blocks[:, :, a:a + out_h, :, b:b + out_w, :] += groups[:, a, :, b].transpose(
-                0, 3, 4, 1, 5, 2)
-    return canvas[:, :, :canvas_hw[0], :canvas_hw[1]]
 
 
 def _from_channels_first(canvas, padding, h, w):
@@ -171,6 +137,10 @@ class Conv2dFunction(Function):
         return gx, gW, gb
 
 
+def conv2d(x, W, b=None, stride=1, padding=0):
+    return Conv2dFunction(stride, padding)(x, W, b)
+
+
 class ConvTranspose2dFunction(Function):
     """y = conv_transpose2d(x, W) + b; x (N, C_in, H, W), W (C_in, C_out, kh, kw), b (C_out,).
 
@@ -215,10 +185,6 @@ class ConvTranspose2dFunction(Function):
         if self.needs_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gW, gb
-
-
-def conv2d(x, W, b=None, stride=1, padding=0):
-    return Conv2dFunction(stride, padding)(x, W, b)
 
 
 def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0):

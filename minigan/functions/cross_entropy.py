@@ -27,7 +27,9 @@ For K > 2 classes (a discriminator that also names the class, as in AC-GAN),
 generalisation of the logits BCE, with gradient softmax(x) - onehot(y) per sample.
 """
 from ..backend import get_array_module
-from .arithmetic import check_indices, stable_sigmoid, sum_to
+from .activations import stable_sigmoid
+from .arithmetic import sum_to
+from .embedding import check_indices
 from ..tensor import Function, Tensor
 
 
@@ -46,6 +48,13 @@ class SigmoidBCEWithLogits(Function):
         # sum_to: a one-number target (a 0-d Tensor) was broadcast over all N logits.
         g_target = sum_to(gy * (-self.x / n), self.y.shape) if self.needs_grad[1] else None
         return gx, g_target
+
+
+def sigmoid_binary_cross_entropy(logits, targets):
+    """Mean BCE of sigmoid(logits) against targets (a number such as 1.0, or a same-shape array
+    or Tensor), computed stably from the logits. Gradient: (sigmoid(logits) - targets) / N."""
+    _check_targets("sigmoid_binary_cross_entropy", logits, targets)
+    return SigmoidBCEWithLogits()(logits, targets)
 
 
 class BinaryCrossEntropy(Function):
@@ -73,25 +82,18 @@ class BinaryCrossEntropy(Function):
         return gp, g_target
 
 
-def _check_targets(name, prediction, target):
-    shape = getattr(target, "shape", ())
-    if shape != () and shape != prediction.shape:
-        raise ValueError(f"{name}: targets must be a number or have the predictions' shape "
-                         f"{prediction.shape}, got shape {shape}")
-
-
-def sigmoid_binary_cross_entropy(logits, targets):
-    """Mean BCE of sigmoid(logits) against targets (a number such as 1.0, or a same-shape array
-    or Tensor), computed stably from the logits. Gradient: (sigmoid(logits) - targets) / N."""
-    _check_targets("sigmoid_binary_cross_entropy", logits, targets)
-    return SigmoidBCEWithLogits()(logits, targets)
-
-
 def binary_cross_entropy(probs, targets, eps=1e-7):
     """Mean BCE of probabilities (e.g. a sigmoid output) against targets, probabilities clipped
     to [eps, 1 - eps] as Keras does. Prefer :func:`sigmoid_binary_cross_entropy`."""
     _check_targets("binary_cross_entropy", probs, targets)
     return BinaryCrossEntropy(eps)(probs, targets)
+
+
+def _check_targets(name, prediction, target):
+    shape = getattr(target, "shape", ())
+    if shape != () and shape != prediction.shape:
+        raise ValueError(f"{name}: targets must be a number or have the predictions' shape "
+                         f"{prediction.shape}, got shape {shape}")
 
 
 # --- softmax cross-entropy: K classes ------------------------------------------------------------
@@ -109,14 +111,12 @@ class SoftmaxCrossEntropy(Function):
         # exact for any m_i; with m_i = max_j x_ij every exponent is <= 0 and the largest is
         # e^0 = 1, so the sum lies in [1, K]: no overflow, and its log never sees 0.
         # In shifted terms, loss_i = ln sum_j e^z_ij - z_iy with z_i = x_i - m_i.
-        z = x - x.max(axis=1, keepdims=True)                   # fresh: exponentiated in place
+        z = x - x.max(axis=1, keepdims=True)
         rows = xp.arange(n)
-        picked = z[rows, labels]                               # z_iy, (N,)
-        xp.exp(z, out=z)
-        total = z.sum(axis=1, keepdims=True)                   # sum_j e^z_ij, in [1, K]
-        loss = (xp.log(total).reshape(n) - picked).mean()
-        z /= total                                             # softmax(x_i), kept for backward
-        self.p, self.labels, self.rows = z, labels, rows
+        e = xp.exp(z)
+        total = e.sum(axis=1, keepdims=True)                   # sum_j e^z_ij, in [1, K]
+        loss = (xp.log(total).reshape(n) - z[rows, labels]).mean()
+        self.p, self.labels, self.rows = e / total, labels, rows     # softmax(x_i), for backward
         return xp.asarray(loss)
 
     def backward(self, gy):

@@ -3,6 +3,8 @@ import math
 
 from .. import backend
 from .. import functions as F
+from ..functions.embedding import Embedding as EmbeddingLookup
+from ..functions.embedding import check_indices
 from ..random import default_random
 from ..tensor import Tensor
 from .init import dense_weights
@@ -151,10 +153,10 @@ class Embedding(Module):
         self.weight = Parameter(rng.normal((num_embeddings, dim), std=std))
 
     def forward(self, indices):
-        data = F.check_indices(self, indices, self.num_embeddings)
+        data = check_indices(self, indices, self.num_embeddings)
         if backend.device_of(data) != self.weight.device:
             raise_device_mismatch(self, Tensor(data))
-        return F.Embedding()(indices, self.weight)
+        return EmbeddingLookup()(indices, self.weight)     # indices checked above
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.dim}"

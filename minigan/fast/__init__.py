@@ -1,0 +1,14 @@
+"""Fast paths: the same numbers as a plain rule elsewhere, computed with fewer operations.
+
+Each speeds up one thing, is used from one place (a one-line seam beside the plain rule), and is
+tested to give the plain rule's numbers, bit for bit (tests/test_fast.py). Read the plain rule
+first; come here to see what a production engine does about the cost of many small operations.
+
+- adam.py: Adam's update of all parameters at once, in two flat vectors (the plain rule:
+  ``Adam.update_one`` in optim.py), and the flush of subnormal moments on the CPU.
+- col2im.py: col2im on the GPU, a whole group of kernel offsets per addition (the plain rule:
+  ``col2im`` in functions/convolution.py, one addition per offset).
+
+Measured on the project's machines (benchmarks/results/): what each saved is in the commit that
+added it and in the speed tables.
+"""

@@ -1,0 +1,119 @@
+"""Reductions and shapes: sum, mean, reshape, transpose, concatenate.
+
+None of these changes a value, they only add values up or move them; so each backward sends the
+gradient back to where the values came from (broadcast over what was summed, moved back by the
+inverse move).
+"""
+from ..backend import get_array_module
+from ..tensor import Function
+
+
+def _keepdims_shape(shape, axis):
+    """The shape of x.sum(axis, keepdims=True), to broadcast a gradient back over x."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    axes = {a % len(shape) for a in axes}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        # asarray: NumPy reduces to a scalar object, not a 0-d array, when axis is None.
+        return get_array_module(x).asarray(x.sum(axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        # y = sum_i x_i:  dy/dx_i = 1, so every x_i receives gy (broadcast back).
+        xp = get_array_module(gy)
+        return xp.broadcast_to(gy.reshape(_keepdims_shape(self.shape, self.axis)), self.shape)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return Sum(axis, keepdims)(x)
+
+
+class Mean(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        y = get_array_module(x).asarray(x.mean(axis=self.axis, keepdims=self.keepdims))
+        self.n = x.size // max(y.size, 1)
+        return y
+
+    def backward(self, gy):
+        # y = (1/n) sum_i x_i:  dy/dx_i = 1/n.
+        xp = get_array_module(gy)
+        g = gy.reshape(_keepdims_shape(self.shape, self.axis)) / self.n
+        return xp.broadcast_to(g, self.shape)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean(axis, keepdims)(x)
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        # Reshaping moves no values: the gradient is reshaped back.
+        return gy.reshape(self.x_shape)
+
+
+def reshape(x, shape):
+    return Reshape(shape)(x)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        # Permuting axes moves values: the gradient goes back by the inverse permutation.
+        if self.axes is None:
+            return gy.transpose()
+        axes = [a % gy.ndim for a in self.axes]
+        inverse = sorted(range(len(axes)), key=axes.__getitem__)
+        return gy.transpose(tuple(inverse))
+
+
+def transpose(x, axes=None):
+    return Transpose(axes)(x)
+
+
+class Concatenate(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return get_array_module(*xs).concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        # Each input owns a slice of y: its gradient is that slice of gy.
+        bounds = [0]
+        for n in self.sizes:
+            bounds.append(bounds[-1] + n)
+        index = [slice(None)] * gy.ndim
+        grads = []
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            index[self.axis] = slice(start, stop)
+            grads.append(gy[tuple(index)])
+        return tuple(grads)
+
+
+def concatenate(tensors, axis=0):
+    return Concatenate(axis)(*tensors)
