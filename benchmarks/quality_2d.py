@@ -28,12 +28,12 @@ built on ALI's, updates both players from one forward pass). The configurations:
   minimax  Goodfellow's minimax G loss ln(1 - D(G(z))), k = 1.
   best     minigan's best recipe (BEST_NOTE below says why): PacGAN's packing of D's input,
            Discriminator(pack=2) (minigan/gan/models.py), lr 1e-3 for both players, decaying
-           linearly to 0 over the run (minigan/gan/schedule.py).
+           linearly to 0 over the run (GANTrainer(lr_decay_steps=...), gan/schedule.py).
 
 --set KEY=VALUE changes a setting of every configuration run (see BASE), e.g. for tuning:
 pack, lr, d_lr (D's own rate), k, loss, lr_decay (none, linear), g_hidden, d_hidden,
 g_batch_norm, d_activation, init, betas, packs_per_batch, g_average (an EMA decay such as
-0.999: sample from a running average of G's weights, minigan/gan/averaging.py; None: the
+0.999: sample from a running average of G's weights, GANTrainer(g_average=...); None: the
 final iterate itself).
 
 Sampling mode. G's BatchNorm normalises a training batch by its own statistics; the samples
@@ -155,8 +155,9 @@ def recipe(config_name, overrides=None):
     return settings
 
 
-def build(data_name, settings, seed, device="cpu"):
-    """(G, D, trainer, data set) for one run."""
+def build(data_name, settings, seed, device="cpu", iterations=None):
+    """(G, D, trainer, data set) for one run of `iterations` G updates (the length the
+    learning-rate decay, if any, spans)."""
     import minigan
     from minigan.data import make_2d
     from minigan.gan import Discriminator, GANTrainer, Generator
@@ -174,16 +175,11 @@ def build(data_name, settings, seed, device="cpu"):
     trainer = GANTrainer(G, D, Adam(G.parameters(), lr=settings["lr"], betas=betas),
                          Adam(D.parameters(), lr=d_lr, betas=betas),
                          k=settings["k"], generator_loss=settings["loss"],
-                         seed=TRAIN_SEED_OFFSET + seed)
+                         seed=TRAIN_SEED_OFFSET + seed, g_average=settings["g_average"],
+                         lr_decay_steps=iterations if settings["lr_decay"] == "linear" else None)
     G.train()
     D.train()
     return G, D, trainer, data
-
-
-def weight_average(G, settings):
-    """The EMA of G's weights that is sampled instead of G (None when g_average is None)."""
-    from minigan.gan.averaging import WeightAverage
-    return None if settings["g_average"] is None else WeightAverage(G, settings["g_average"])
 
 
 def score(G, data, seed):
@@ -215,25 +211,16 @@ def train_run(data_name, config_name, seed, iterations, overrides=None, device="
               keep_samples=False):
     """Train one configuration for `iterations` G updates and score the final iterate."""
     from minigan import backend
-    from minigan.gan.schedule import LinearDecay
+    from minigan.gan.history import row_of
     settings = recipe(config_name, overrides)
-    G, D, trainer, data = build(data_name, settings, seed, device)
+    G, D, trainer, data = build(data_name, settings, seed, device, iterations)
     m = settings["batch_size"]
-    schedules = []
-    if settings["lr_decay"] == "linear":
-        schedules = [LinearDecay(trainer.g_optimizer, iterations),
-                     LinearDecay(trainer.d_optimizer, iterations)]
-    average = weight_average(G, settings)
     window = []
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for step in range(iterations):
-        record = trainer.train_step(data.points, m)
-        for schedule in schedules:
-            schedule.step()
-        if average is not None:
-            average.update()
+        d_steps, g_step = trainer.train_step(data.points, m)
         if step >= iterations - LOSS_WINDOW:
-            window.append(record)
+            window.append(row_of(d_steps[-1], g_step))
     if device == "gpu":
         backend.xp_of_device(device).cuda.Device().synchronize()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -242,7 +229,8 @@ def train_run(data_name, config_name, seed, iterations, overrides=None, device="
     last = {name: (sum(r[j] for r in finals) / len(finals) if finals else None)
             for j, name in enumerate(names)}
     finite = all(math.isfinite(v) for r in finals for v in r)
-    samples, metrics, train_mode = score(G if average is None else average.model, data, seed)
+    sampled = G if trainer.g_average is None else trainer.g_average.model
+    samples, metrics, train_mode = score(sampled, data, seed)
     result = {"data": data_name, "config": config_name, "seed": seed,
               "iterations": iterations, "batch_size": m, "wall_s": wall, "cpu_s": cpu,
               "it_per_s": iterations / wall if wall > 0 else None,
@@ -259,8 +247,7 @@ def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10)
     the GPU, where the CPU mostly waits, wall-clock time after a synchronisation."""
     from minigan import backend
     settings = recipe(config_name, overrides)
-    G, _, trainer, data = build("ring", settings, 0, device)
-    average = weight_average(G, settings)
+    _, _, trainer, data = build("ring", settings, 0, device, iterations=10 ** 9)
     m = settings["batch_size"]
     gpu = device == "gpu"
     clock = time.perf_counter if gpu else time.process_time
@@ -275,8 +262,6 @@ def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10)
     while True:
         for _ in range(10):
             trainer.train_step(data.points, m)
-            if average is not None:
-                average.update()
         steps += 10
         sync()
         elapsed = clock() - t0

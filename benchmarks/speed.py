@@ -20,7 +20,8 @@ Without PyTorch or DeZero the script still times minigan, and says so in the tab
 What is timed. One full step of Algorithm 1 with k = 1, float32, Adam: D's update on m real
 and m generated samples (two D passes, the generated batch detached from G), then G's update
 with the non-saturating loss through D. For minigan that is `GANTrainer.train_step(data, m)`
-on data already on the device; for PyTorch the loop a PyTorch user would write (`G(z).detach()`
+and the step's history row (`history.row_of`, as `GANTrainer.train` records it) on data
+already on the device; for PyTorch the loop a PyTorch user would write (`G(z).detach()`
 for the D step, `zero_grad(set_to_none=True)`, `BCEWithLogitsLoss`, `torch.optim.Adam` with its
 defaults otherwise). Workloads:
 
@@ -468,9 +469,11 @@ class MiniganEngine:
                              cuda_runtime=cp.cuda.runtime.runtimeGetVersion())
 
     def steps(self, n):
+        from minigan.gan.history import row_of
         step, data, m = self.trainer.train_step, self.data, self.m
         for _ in range(n):
-            step(data, m)
+            d_steps, g_step = step(data, m)
+            row_of(d_steps[-1], g_step)     # the logged figures, as GANTrainer.train computes
         self.sync()
 
     def sync(self):

@@ -8,7 +8,8 @@ Writes to --out (default runs/gan_2d_<data>):
     samples.png     generated points (orange) over real ones (blue) at a few moments of training
     curves.png      the losses and D's mean outputs per step
     generator.npz   the trained generator, and discriminator.npz the discriminator (both
-                    saved as checkpoints every tenth of the run, and at the end)
+                    saved as checkpoints every tenth of the run, and at the end; with
+                    --g-average also generator_average.npz, the one the figures sample)
     history.csv     every step's losses and D outputs
     run.json        the settings, the networks' sizes and the final quality figures
 """
@@ -52,6 +53,11 @@ def parse_args(argv=None):
     p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating",
                    help="generator loss: -log D(G(z)), or the paper's log(1 - D(G(z)))")
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (both networks)")
+    p.add_argument("--lr-decay", action="store_true",
+                   help="decay both learning rates linearly to 0 over the run")
+    p.add_argument("--g-average", type=float, default=None, metavar="DECAY",
+                   help="sample from an exponential moving average of G's weights with this "
+                        "decay, e.g. 0.999, instead of the last iterate")
     p.add_argument("--g-hidden", type=sizes, default=(64, 64), help="generator hidden widths")
     p.add_argument("--d-hidden", type=sizes, default=(128, 128),
                    help="discriminator hidden widths")
@@ -79,21 +85,27 @@ def main(argv=None):
     data = make_2d(args.data, args.n, seed=args.seed, device=args.device)
     G = Generator(latent_dim=2, data_dim=2, hidden=args.g_hidden).to(args.device)
     D = Discriminator(data_dim=2, hidden=args.d_hidden).to(args.device)
-    trainer = GANTrainer(G, D, Adam(G.parameters(), lr=args.lr), Adam(D.parameters(), lr=args.lr),
-                         k=args.k, generator_loss=args.loss, seed=args.seed)
     steps = (args.n // args.batch_size) * args.epochs
+    trainer = GANTrainer(G, D, Adam(G.parameters(), lr=args.lr), Adam(D.parameters(), lr=args.lr),
+                         k=args.k, generator_loss=args.loss, seed=args.seed,
+                         lr_decay_steps=steps if args.lr_decay else None, g_average=args.g_average)
+    # The generator the figures sample: G itself, or the average of its weights.
+    sampler = G if trainer.g_average is None else trainer.g_average.model
+    options = ", lr decaying to 0" if args.lr_decay else ""
+    options += f", sampling G's weight average (decay {args.g_average})" if args.g_average else ""
     print(f"minigan: {args.data} data (N={args.n}) on {args.device}; {steps} steps of Algorithm 1 "
-          f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr})")
+          f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr}{options})")
     print(f"G: {G.num_parameters()} parameters, D: {D.num_parameters()} parameters; writing to {out}/")
 
     # The same latent points at every snapshot, so the panels show the samples moving.
     fixed_z = G.sample_latent(1000, minigan.Random(args.seed + 1, args.device))
     snapshot_epochs = sorted({max(1, round(args.epochs * f)) for f in (0.02, 0.1, 0.3, 1.0)})
-    snapshots = [("before training", G.sample_with(fixed_z))]
+    snapshots = [("before training", sampler.sample_with(fixed_z))]
 
     def on_epoch(trainer, epoch):
         if epoch in snapshot_epochs:
-            snapshots.append((f"epoch {epoch} (step {trainer.steps_done})", G.sample_with(fixed_z)))
+            snapshots.append((f"epoch {epoch} (step {trainer.steps_done})",
+                              sampler.sample_with(fixed_z)))
 
     t0 = time.perf_counter()
     history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
@@ -103,8 +115,8 @@ def main(argv=None):
     title = f"{args.data}, {args.loss} loss, k={args.k}"
     plot_snapshots(data.points, snapshots, os.path.join(out, "samples.png"), title)
     plot_history(history, os.path.join(out, "curves.png"), title)
-    figures, line = quality(args.data, G.sample(2500, minigan.Random(args.seed + 2, args.device)),
-                            data)
+    figures, line = quality(args.data,
+                            sampler.sample(2500, minigan.Random(args.seed + 2, args.device)), data)
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items()}
     record = {"args": settings, "steps": steps,
               "seconds": round(seconds, 2), "quality": figures}

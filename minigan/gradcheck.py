@@ -70,35 +70,47 @@ def check_gradients(fn, inputs, params=(), *, eps=1e-6, rtol=1e-5, atol=1e-8, se
         name = f"{'input' if index < len(inputs) else 'parameter'} {index} (shape {t.shape})"
         if a is None:
             raise GradientCheckError(f"{name}: backward() gave no gradient")
-        xp = get_array_module(t.data)
-        if not t.data.flags.c_contiguous:
-            t.data = xp.ascontiguousarray(t.data)
-        numeric = xp.zeros_like(t.data)
-        flat = t.data.reshape(-1)      # a view: writing to it perturbs t in place
-        g_num = numeric.reshape(-1)
-        for i in range(flat.size):
-            old = float(flat[i])
-            flat[i] = old + eps
-            plus = outer_loss()
-            flat[i] = old - eps
-            minus = outer_loss()
-            flat[i] = old
-            g_num[i] = (plus - minus) / (2 * eps)
-        allowed = atol + rtol * (xp.abs(a) + xp.abs(numeric))
-        # `not <=` rather than `>`: NaN compares False with everything, and must fail.
-        bad = ~(xp.abs(a - numeric) <= allowed)
-        err = _relative_error(a, numeric)
-        if bool(bad.any()):
-            i = int(xp.argmax(bad.reshape(-1)))
-            raise GradientCheckError(
-                f"{name}, element {_unravel(i, t.shape)}: analytic {float(a.reshape(-1)[i]):.8g} "
-                f"vs numeric {float(g_num[i]):.8g} (relative error "
-                f"{float(err.reshape(-1)[i]):.2g} > {rtol})")
-        # The worst relative error where the relative bound is the binding one (|a| + |n| >
-        # atol / rtol); near-zero gradients have the relative error of rounding noise.
-        counted = err * (xp.abs(a) + xp.abs(numeric) > atol / rtol)
-        worst = max(worst, float(counted.max()) if err.size else 0.0)
+        numeric = numeric_gradient(outer_loss, t, eps)
+        worst = max(worst, _compare(name, t.shape, a, numeric, rtol, atol))
     return worst
+
+
+def numeric_gradient(loss, t, eps):
+    """dL/dt by central differences: each element of t moved by +-eps in place, L = loss()
+    computed at both, (L+ - L-) / (2 eps); t is left as it was."""
+    xp = get_array_module(t.data)
+    if not t.data.flags.c_contiguous:
+        t.data = xp.ascontiguousarray(t.data)
+    numeric = xp.zeros_like(t.data)
+    flat, g_num = t.data.reshape(-1), numeric.reshape(-1)   # views: writing perturbs t in place
+    for i in range(flat.size):
+        old = float(flat[i])
+        flat[i] = old + eps
+        plus = loss()
+        flat[i] = old - eps
+        minus = loss()
+        flat[i] = old
+        g_num[i] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def _compare(name, shape, a, numeric, rtol, atol):
+    """Raise at the first element out of bounds; else the worst relative error, counted where
+    the relative bound is the binding one (|a| + |n| > atol / rtol): near-zero gradients have
+    the relative error of rounding noise."""
+    xp = get_array_module(a)
+    allowed = atol + rtol * (xp.abs(a) + xp.abs(numeric))
+    # `not <=` rather than `>`: NaN compares False with everything, and must fail.
+    bad = ~(xp.abs(a - numeric) <= allowed)
+    err = _relative_error(a, numeric)
+    if bool(bad.any()):
+        i = int(xp.argmax(bad.reshape(-1)))
+        raise GradientCheckError(
+            f"{name}, element {_unravel(i, shape)}: analytic {float(a.reshape(-1)[i]):.8g} "
+            f"vs numeric {float(numeric.reshape(-1)[i]):.8g} (relative error "
+            f"{float(err.reshape(-1)[i]):.2g} > {rtol})")
+    counted = err * (xp.abs(a) + xp.abs(numeric) > atol / rtol)
+    return float(counted.max()) if err.size else 0.0
 
 
 def _unravel(flat_index, shape):
@@ -107,8 +119,3 @@ def _unravel(flat_index, shape):
         flat_index, k = divmod(flat_index, n)
         where.append(k)
     return tuple(reversed(where))
-
-
-def as_float64_leaves(*arrays, requires_grad=True):
-    """Helper for tests: float64 leaf Tensors from arrays."""
-    return [Tensor(a.astype("float64"), requires_grad=requires_grad) for a in arrays]

@@ -78,26 +78,29 @@ def _check_kind(kind):
 
 # ---------------------------------------------------------------- reading IDX files
 
-def read_idx(path, ndim=None):
-    """The uint8 array stored in an IDX file (raw or gzip-compressed), as a host NumPy array.
-
-    ndim, when given, is the number of dimensions the caller expects (3 for images, 1 for
-    labels): a labels file passed where images belong is caught here, by its magic number.
-    """
+def _idx_bytes(path):
+    """(the file's bytes, gunzipped if compressed; how to name them in an error)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such IDX file")
     with open(path, "rb") as f:
         raw = f.read()
     # Detect compression by content, not by name: a renamed or hand-unzipped file still loads.
-    where = path
-    if raw[:2] == GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:   # bad header, cut short, bad CRC
-            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from None
-        where = f"{path} (after gunzip)"
+    if raw[:2] != GZIP_MAGIC:
+        return raw, path
+    try:
+        return gzip.decompress(raw), f"{path} (after gunzip)"
+    except (OSError, EOFError, zlib.error) as exc:   # bad header, cut short, bad CRC
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from None
 
+
+def read_idx(path, ndim=None):
+    """The uint8 array stored in an IDX file (raw or gzip-compressed), as a host NumPy array.
+
+    ndim, when given, is the number of dimensions the caller expects (3 for images, 1 for
+    labels): a labels file passed where images belong is caught here, by its magic number.
+    """
+    raw, where = _idx_bytes(path)
     if len(raw) < 4:
         raise ValueError(f"{where}: truncated IDX file: {len(raw)} bytes, "
                          f"not even the 4-byte magic number")

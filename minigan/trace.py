@@ -4,12 +4,13 @@
     python -m minigan.trace --data ring --loss minimax --k 2
     python -m minigan.trace --checkpoint runs/gan_2d_sine/checkpoint.npz --dot g_step.dot
 
-trace_step() runs GANTrainer.train_step once, rebuilt from the trainer's own pieces (latent,
-generate, d_losses, update_d, discriminate under D.frozen()), so the numbers are the trainer's.
-Each backward pass is recorded with tensor.backward_hook, and each tensor is printed in the order
-backward() processed it: the op that made it (a parameter's name for parameters), its shape, its
-values and the norm of its complete gradient. Around the tables, the checks that answer "does
-the G step update D?" and "why detach?" with numbers. Training never imports this module.
+trace_step() calls the trainer's own train_step once and watches it: every update of a network
+is zero_grad, backward, step (GANTrainer.update), so the trainer's optimisers, wrapped for the
+step, say where each update starts and ends, and tensor.backward_hook sees every tensor backward()
+reaches in between. Each is printed in the order backward() processed it: the op that made it (a
+parameter's name for parameters), its shape, its values and the norm of its complete gradient.
+Around the tables, the checks that answer "does the G step update D?" and "why detach?" with
+numbers. Training never imports this module.
 """
 import argparse
 import math
@@ -21,12 +22,13 @@ import numpy as np
 
 from . import backend
 from .data import DATASETS, make_2d
-from .functions import softmax_cross_entropy, stable_sigmoid
+from .functions import stable_sigmoid
 from .gan import Discriminator, GANTrainer, Generator
+from .gan.checks import check_data, check_labels
 from .gan.losses import GENERATOR_LOSSES, generator_loss
 from .optim import Adam
 from .random import manual_seed
-from .tensor import Tensor, backward_hook, no_grad
+from .tensor import Tensor, backward_hook
 
 BOUNDARY = "D/G boundary"
 # Where sigmoid-then-log breaks in float32. Above ln 2^24 no float32 lies between sigmoid(l) and
@@ -86,8 +88,13 @@ class _Recorder:
                           "grad_norm": _norm(grad), "phase": "", "note": ""})
         self.tensors.append(t)
 
-    def row_of(self, t):
-        return next((r for x, r in zip(self.tensors, self.rows) if x is t), None)
+    def tensor_of(self, value):
+        """The recorded tensor holding `value`'s array (the trainer's results are detached
+        copies of the graph's tensors: the same arrays)."""
+        return next((x for x in self.tensors if x.data is value.data), None)
+
+    def row_of(self, value):
+        return next((r for x, r in zip(self.tensors, self.rows) if x.data is value.data), None)
 
 
 def _naive_failures(phase, logits):
@@ -105,37 +112,91 @@ def _num(v):
     return "None" if v is None else f"{v:.4g}"
 
 
-# --- one D update and the G step, traced ------------------------------------------------------
-def _d_update(trainer, names, passes, fake):
-    """trainer.update_d on the loss terms of `passes` [(name, (adversarial, classes, logits))],
-    with its backward recorded; `fake` is the generated batch, to show where the graph stops."""
-    G, D = trainer.G.parameters(), trainer.D.parameters()
-    start = {"G": grad_norm(G), "D": grad_norm(D)}
-    g_grads, g_state, d_state = [p.grad for p in G], trainer.G.state_dict(), trainer.D.state_dict()
-    rec = _Recorder(names)
-    with backward_hook(rec):
-        trainer.update_d(*[term for _, (adv, cls, _) in passes for term in (adv, cls)])
-    reach = [_reachable(adv, cls) for _, (adv, cls, _) in passes]
+# --- watching the trainer's step ------------------------------------------------------------------
+class _Watch:
+    """Watches one train_step through the trainer's optimisers. Each update is zero_grad,
+    backward, step: at zero_grad (before it clears anything) both networks are noted, the
+    backward hook records every tensor into this update's rows, and after step the networks are
+    noted again. One entry in `updates` per optimiser step, in order."""
+
+    def __init__(self, trainer, names):
+        self.trainer, self.names, self.updates = trainer, names, []
+
+    def __call__(self, t, grad):                    # the backward hook
+        self.updates[-1]["recorder"](t, grad)
+
+    def _state(self):
+        G, D = self.trainer.G.parameters(), self.trainer.D.parameters()
+        return {"G": grad_norm(G), "D": grad_norm(D), "G_grads": [p.grad for p in G],
+                "D_grads": [p.grad for p in D], "G_state": self.trainer.G.state_dict(),
+                "D_state": self.trainer.D.state_dict()}
+
+    def zero_grad(self, network):
+        self.updates.append({"network": network, "before": self._state(),
+                             "recorder": _Recorder(self.names)})
+
+    def step(self):
+        self.updates[-1]["after"] = self._state()
+
+
+class _WatchedOptimizer:
+    """An optimiser that tells a _Watch when it clears gradients and when it has stepped."""
+
+    def __init__(self, optimizer, watch, network):
+        self.optimizer, self.watch, self.network = optimizer, watch, network
+
+    def zero_grad(self):
+        self.watch.zero_grad(self.network)
+        self.optimizer.zero_grad()
+
+    def step(self):
+        self.optimizer.step()
+        self.watch.step()
+
+
+def _watched_step(trainer, data, batch_size, labels, names):
+    """trainer.train_step, watched: (its D steps, its G step, the watched updates)."""
+    watch = _Watch(trainer, names)
+    optimizers = trainer.g_optimizer, trainer.d_optimizer
+    trainer.g_optimizer = _WatchedOptimizer(optimizers[0], watch, "G")
+    trainer.d_optimizer = _WatchedOptimizer(optimizers[1], watch, "D")
+    try:
+        with backward_hook(watch):
+            d_steps, g_step = trainer.train_step(data, batch_size, labels)
+    finally:
+        trainer.g_optimizer, trainer.d_optimizer = optimizers
+    return d_steps, g_step, watch.updates
+
+
+def _d_update(trainer, update, passes, fake):
+    """The summary of one D update: `passes` [(name, (loss, class loss, logits))] are the loss
+    terms it trained on; `fake` is the generated batch, to show where the graph stops."""
+    rec, before, after = update["recorder"], update["before"], update["after"]
+    reach = [_reachable(*(rec.tensor_of(t) for t in (loss, cls) if t is not None))
+             for _, (loss, cls, _) in passes]
     for t, row in zip(rec.tensors, rec.rows):
         inside = [name for (name, _), r in zip(passes, reach) if id(t) in r]
         row["phase"] = inside[0] if len(inside) == 1 else ("shared" if inside else "loss")
     for name, (_, _, logits) in passes:
         if rec.row_of(logits):
             rec.row_of(logits)["note"] = "<- logits"
+    # D's first op on the generated batch: the tensor it took as input is the batch itself
     cut = next((t.creator for t in rec.tensors if t.creator is not None
-                and any(x is fake for x in t.creator.inputs)), None)
-    g_ids = {id(p) for p in G}
+                and any(getattr(x, "data", None) is fake.data for x in t.creator.inputs)), None)
+    if cut is not None:
+        fake = next(x for x in cut.inputs if getattr(x, "data", None) is fake.data)
+    g_ids = {id(p) for p in trainer.G.parameters()}
     return {
-        "passes": {name: {"loss": float(adv.item()),
+        "passes": {name: {"loss": float(loss.item()),
                           "class_loss": None if cls is None else float(cls.item()),
                           "logits": _host(logits.data).ravel().tolist()}
-                   for name, (adv, cls, logits) in passes},
-        "rows": rec.rows, "grad_norm_start": start,
-        "grad_norm_end": {"G": grad_norm(G), "D": grad_norm(D)},
+                   for name, (loss, cls, logits) in passes},
+        "rows": rec.rows, "grad_norm_start": {k: before[k] for k in "GD"},
+        "grad_norm_end": {k: after[k] for k in "GD"},
         "g_tensors_reached": sum(id(t) in g_ids for t in rec.tensors),
-        "g_grads_untouched": all(p.grad is g for p, g in zip(G, g_grads)),
-        "g_unchanged": _same_state(g_state, trainer.G.state_dict()),
-        "d_max_change": _max_change(d_state, trainer.D.state_dict()),
+        "g_grads_untouched": all(a is b for a, b in zip(before["G_grads"], after["G_grads"])),
+        "g_unchanged": _same_state(before["G_state"], after["G_state"]),
+        "d_max_change": _max_change(before["D_state"], after["D_state"]),
         "cut": None if cut is None else {
             "fake_creator": None if fake.creator is None else type(fake.creator).__name__,
             "fake_requires_grad": fake.requires_grad, "fake_shape": tuple(fake.shape),
@@ -143,26 +204,27 @@ def _d_update(trainer, names, passes, fake):
     }
 
 
-def _g_step(trainer, names, m):
-    """GANTrainer.generator_step, its backward recorded; D's state compared before and after."""
-    z, labels = trainer.latent(m)
-    with trainer.D.frozen():
-        fake = trainer.generate(z, labels)
-        logits, class_logits = trainer.discriminate(fake)
-    adversarial = generator_loss(logits, trainer.generator_loss)
-    classes = softmax_cross_entropy(class_logits, labels) if trainer.num_classes else None
-    loss = adversarial if classes is None else adversarial + classes
-    G, D = trainer.G.parameters(), trainer.D.parameters()
-    start = {"G": grad_norm(G), "D": grad_norm(D)}
-    d_grads, d_state, g_state = [p.grad for p in D], trainer.D.state_dict(), trainer.G.state_dict()
-    rec = _Recorder(names)
-    trainer.g_optimizer.zero_grad()
-    with backward_hook(rec):
-        loss.backward()
-    trainer.g_optimizer.step()
-    d_after = trainer.D.state_dict()
+def _d_updates(trainer, d_steps, updates):
+    """Each D update of the step, summarised, with the passes it trained on: both for
+    d_update "joint", the real pass and then the generated one for "split"."""
+    out = []
+    for step, d in enumerate(d_steps, start=1):
+        real = ("real", (d.real_loss, d.real_class_loss, d.real_logits))
+        generated = ("generated", (d.fake_loss, d.fake_class_loss, d.fake_logits))
+        groups = [[real, generated]] if trainer.d_update == "joint" else [[real], [generated]]
+        for passes in groups:
+            summary = _d_update(trainer, updates.pop(0), passes, d.fake)
+            summary["step"] = step
+            out.append(summary)
+    return out
 
-    at = next(i for i, t in enumerate(rec.tensors) if t is fake)     # everything after it is G's
+
+def _g_step(trainer, g_step, update):
+    """The summary of the G update: D's state compared before and after, and both G losses'
+    gradients at D's logits."""
+    rec, before, after = update["recorder"], update["before"], update["after"]
+    fake, logits = g_step.fake, g_step.logits
+    at = next(i for i, t in enumerate(rec.tensors) if t.data is fake.data)   # after it: G's
     for i, row in enumerate(rec.rows):
         row["phase"] = "G" if i >= at else "D"
     rec.rows[at]["note"] = "<- G(z), D's input"
@@ -177,19 +239,20 @@ def _g_step(trainer, names, m):
     mm, ns = grads["minimax"], grads["non-saturating"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = ns / mm
-    d_ids = {id(p) for p in D}
+    d_ids = {id(p) for p in trainer.D.parameters()}
     return {
-        "loss": float(adversarial.item()),
-        "class_loss": None if classes is None else float(classes.item()),
-        "rows": rec.rows, "tensors": rec.tensors, "grad_norm_start": start,
-        "grad_norm_end": {"G": grad_norm(G), "D": grad_norm(D)},
+        "loss": float(g_step.loss.item()),
+        "class_loss": None if g_step.class_loss is None else float(g_step.class_loss.item()),
+        "rows": rec.rows, "tensors": rec.tensors,
+        "grad_norm_start": {k: before[k] for k in "GD"},
+        "grad_norm_end": {k: after[k] for k in "GD"},
         "d_input_grad_norm": rec.rows[at]["grad_norm"],
         "d_tensors_reached": sum(id(t) in d_ids for t in rec.tensors),
-        "d_grads_untouched": all(p.grad is g for p, g in zip(D, d_grads)),
-        "d_unchanged": _same_state(d_state, d_after),
-        "d_arrays_compared": len(d_state),
+        "d_grads_untouched": all(a is b for a, b in zip(before["D_grads"], after["D_grads"])),
+        "d_unchanged": _same_state(before["D_state"], after["D_state"]),
+        "d_arrays_compared": len(before["D_state"]),
         "d_buffers": [n for n, _ in trainer.D.named_buffers()],
-        "g_max_change": _max_change(g_state, trainer.G.state_dict()),
+        "g_max_change": _max_change(before["G_state"], after["G_state"]),
         "logits": _host(logits.data).ravel().tolist(),
         "d_of_g_z": _host(stable_sigmoid(logits.data)).ravel().tolist(),
         "grad_minimax": mm.tolist(), "grad_non_saturating": ns.tolist(),
@@ -204,17 +267,23 @@ def _g_step(trainer, names, m):
 
 # --- the step ----------------------------------------------------------------------------------
 def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=None, out=print):
-    """Run one step of Algorithm 1 (trainer.k D updates, one G update) on `data`, exactly as
-    trainer.train_step does, print the trace through `out` (None: silent) and return it as a
-    dict: "d_updates" (one per update_d call), "g_step", "naive", "text", and "dot" if `dot` (a
-    file path) was given. max_lines: at most this many tensor rows per table."""
-    data = trainer._check_data(data, batch_size)
-    labels = trainer._check_labels(labels, len(data))
+    """Run one step of Algorithm 1 (trainer.k D updates, one G update) on `data`: the trainer's
+    own train_step, watched. Print the trace through `out` (None: silent) and return it as a
+    dict: "d_updates" (one per D optimiser step), "g_step", "naive", "text", and "dot" if `dot`
+    (a file path) was given. max_lines: at most this many tensor rows per table."""
+    data = check_data(trainer, data, batch_size)
+    labels = check_labels(trainer, labels, len(data))
     trainer.G.train()
     trainer.D.train()
     names = {id(p): f"G.{n}" for n, p in trainer.G.named_parameters()}
     names.update({id(p): f"D.{n}" for n, p in trainer.D.named_parameters()})
-    joint = trainer.d_update == "joint"
+    start_step = trainer.steps_done
+    d_steps, g, updates = _watched_step(trainer, data, batch_size, labels, names)
+    d_updates = _d_updates(trainer, d_steps, updates)
+    g = _g_step(trainer, g, updates.pop(0))
+    naive = [f for u in d_updates for name, p in u["passes"].items()
+             for f in _naive_failures(f"D update {u['step']}, {name} batch", p["logits"])]
+    naive += g["naive"]
     lines = []
 
     def say(text=""):
@@ -222,53 +291,7 @@ def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=
         if out is not None:
             out(text)
 
-    say(f"minigan.trace: one step of Algorithm 1 on {trainer.device}, the trainer at step "
-        f"{trainer.steps_done}: {trainer.k} D update(s), then one G update")
-    say(f"m={batch_size}, d_update={trainer.d_update!r}, {trainer.generator_loss} G loss; "
-        f"G: {trainer.G.num_parameters()} parameters, D: {trainer.D.num_parameters()}")
-    say("Tables: the tensors each backward() reached, grouped by phase; # is backward()'s order.")
-    say("op: the Function that made the tensor, or the parameter; mean..max: the tensor's values;")
-    say("|grad|: the norm of its complete gradient dL/d(tensor).")
-
-    # Algorithm 1's inner loop: k times, draw a real minibatch and update D (discriminator_step).
-    d_updates, naive = [], []
-    for step in range(trainer.k):
-        index = trainer.rng.integers(0, len(data), batch_size if joint else batch_size // 2)
-        real = Tensor(data[index])
-        real_labels = None if labels is None else labels[index]
-        z, fake_labels = trainer.latent(len(real))
-        with no_grad():                                   # the cut: fake is a leaf
-            fake = trainer.generate(z, fake_labels)
-        real_pass = ("real", trainer.d_losses(real, 1.0, real_labels))
-        if joint:
-            fake_pass = ("generated", trainer.d_losses(fake, 0.0, fake_labels))
-            updates = [_d_update(trainer, names, [real_pass, fake_pass], fake)]
-        else:
-            updates = [_d_update(trainer, names, [real_pass], fake)]
-            fake_pass = ("generated", trainer.d_losses(fake, 0.0, fake_labels))
-            updates.append(_d_update(trainer, names, [fake_pass], fake))
-        for u in updates:
-            u["step"] = step + 1
-            naive += [f for name, p in u["passes"].items() for f in
-                      _naive_failures(f"D update {step + 1}, {name} batch", p["logits"])]
-            d_updates.append(u)
-            if step == 0:
-                _print_d_update(say, u, trainer, max_lines)
-            else:
-                _print_d_summary(say, u, trainer)
-
-    g = _g_step(trainer, names, batch_size)
-    naive += g["naive"]
-    trainer.steps_done += 1
-    _print_g_step(say, g, trainer, max_lines)
-
-    say()
-    say(f"naive sigmoid-then-log BCE in float32 (ln(1-p) breaks for l > {NAIVE_LOG_1MP_LIMIT:.2f},"
-        f" ln p for l < {NAIVE_LOG_P_LIMIT:.2f}): " + ("none" if not naive else
-                                                      f"{len(naive)} logit(s)"))
-    for f in naive:
-        say(f"  {f['phase']}, sample {f['sample']}: logit {f['logit']:.4g}: {f['breaks']} breaks")
-
+    _print_trace(say, trainer, start_step, batch_size, d_updates, g, naive, max_lines)
     result = {"d_updates": d_updates, "g_step": g, "naive": naive}
     if dot is not None:
         result["dot"] = g_step_dot(g, trainer)
@@ -281,6 +304,28 @@ def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=
 
 
 # --- printing ------------------------------------------------------------------------------------
+def _print_trace(say, trainer, start_step, batch_size, d_updates, g, naive, max_lines):
+    say(f"minigan.trace: one step of Algorithm 1 on {trainer.device}, the trainer at step "
+        f"{start_step}: {trainer.k} D update(s), then one G update")
+    say(f"m={batch_size}, d_update={trainer.d_update!r}, {trainer.generator_loss} G loss; "
+        f"G: {trainer.G.num_parameters()} parameters, D: {trainer.D.num_parameters()}")
+    say("Tables: the tensors each backward() reached, grouped by phase; # is backward()'s order.")
+    say("op: the Function that made the tensor, or the parameter; mean..max: the tensor's values;")
+    say("|grad|: the norm of its complete gradient dL/d(tensor).")
+    for u in d_updates:
+        if u["step"] == 1:
+            _print_d_update(say, u, trainer, max_lines)
+        else:
+            _print_d_summary(say, u, trainer)
+    _print_g_step(say, g, trainer, max_lines)
+    say()
+    say(f"naive sigmoid-then-log BCE in float32 (ln(1-p) breaks for l > {NAIVE_LOG_1MP_LIMIT:.2f},"
+        f" ln p for l < {NAIVE_LOG_P_LIMIT:.2f}): " + ("none" if not naive else
+                                                      f"{len(naive)} logit(s)"))
+    for f in naive:
+        say(f"  {f['phase']}, sample {f['sample']}: logit {f['logit']:.4g}: {f['breaks']} breaks")
+
+
 HEADER = (f"{'#':>4}  {'op / parameter':<29}{'shape':<15}{'mean':>9}{'std':>9}{'min':>9}"
           f"{'max':>9}{'|grad|':>10}")
 
@@ -330,11 +375,11 @@ def _print_d_update(say, u, trainer, max_lines):
         "real + generated passes, one optimiser step" if len(passes) == 2 else
         f"the {passes[0]} pass alone") + " ===")
     s = u["grad_norm_start"]
-    say(f"start: |G.grad| {_num(s['G'])}, |D.grad| {_num(s['D'])}   (update_d's zero_grad: "
+    say(f"start: |G.grad| {_num(s['G'])}, |D.grad| {_num(s['D'])}   (d_optimizer.zero_grad: "
         f"D's -> None; G's left alone)")
     say("loss: " + _losses_text(u))
     say(HEADER)
-    titles = {"loss": "the loss, a sum of terms (Python's sum starts at 0: one Add per term)",
+    titles = {"loss": "the loss, a sum of its terms: one Add per +",
               "real": "phase 1: D on the real batch",
               "generated": "phase 2: D on the generated batch",
               "shared": "D's parameters: one gradient each, the sum over both passes"}

@@ -338,9 +338,9 @@ def test_collapse_warning_fires_once_after_the_window(kind):
     G, D = small_pair("cpu")
     trainer = GANTrainer(G, D, generator_loss=kind)
     lines = []
-    trainer.check_collapse(1, rows(0.004, 199), lines.append, window=200)
+    trainer.collapse_guard.check(1, rows(0.004, 199), lines.append, window=200)
     assert lines == []                                   # 199 steps: not yet
-    trainer.check_collapse(200, rows(0.004, 1), lines.append, window=200)
+    trainer.collapse_guard.check(200, rows(0.004, 1), lines.append, window=200)
     assert len(lines) == 1                               # the window carries over from the call before
     text = lines[0]
     assert text.startswith("warning: step 200: over the last 200 steps D has rejected the")
@@ -348,7 +348,7 @@ def test_collapse_warning_fires_once_after_the_window(kind):
     assert "D(x) = 0.999 (0.5)" in text and "D's loss = 0.0030 (ln 4 = 1.386)" in text
     assert "D's loss has collapsed" in text
     assert ('Use generator_loss="non-saturating"' in text) == (kind == "minimax")
-    trainer.check_collapse(201, rows(0.004, 500), lines.append, window=200)
+    trainer.collapse_guard.check(201, rows(0.004, 500), lines.append, window=200)
     assert len(lines) == 1                               # once
 
 
@@ -357,13 +357,13 @@ def test_collapse_warning_reads_the_windows_mean_and_says_when_only_fakes_are_re
     trainer = GANTrainer(G, D, generator_loss="minimax")
     lines = []
     # D often sure, but not on average: mean D(G(z)) = (0.004 + 0.03) / 2 = 0.017 > 0.01.
-    trainer.check_collapse(1, (rows(0.004, 1) + rows(0.03, 1)) * 300, lines.append, window=200)
+    trainer.collapse_guard.check(1, (rows(0.004, 1) + rows(0.03, 1)) * 300, lines.append, window=200)
     assert lines == []
     # A new run (the window carries over within a run): D sure about the fakes only
     # (D(x) = 0.7), with one step in 200 whose batch mean D(G(z)) is 0.3 (a fake that D
     # half-accepts): the window's mean is 0.00548, and the outlier must not hide it.
     trainer = GANTrainer(G, D, generator_loss="minimax")
-    trainer.check_collapse(601, rows(0.004, 100, d_x=0.7, d_real=0.36) + rows(0.3, 1) +
+    trainer.collapse_guard.check(601, rows(0.004, 100, d_x=0.7, d_real=0.36) + rows(0.3, 1) +
                            rows(0.004, 99, d_x=0.7, d_real=0.36), lines.append, window=200)
     assert len(lines) == 1 and lines[0].startswith("warning: step 800: ")
     assert "mean D(G(z)) = 0.00548 < 0.01" in lines[0]
@@ -384,3 +384,26 @@ def test_collapse_warning_fires_in_a_run_where_d_overpowers_a_frozen_g():
     assert len(lines) == 1 and lines[0].startswith("warning: step ")
     assert "over the last 80 steps D has rejected the generated samples" in lines[0]
     assert 'Use generator_loss="non-saturating"' in lines[0]
+
+
+# --- what the trainer asks of the networks, and what a step returns -------------------------------
+
+def test_every_pair_is_asked_the_same_way():
+    G, D = small_pair("cpu")
+    z = G.sample_latent(4)
+    logits, classes = D.judge(G.generate(z))
+    assert logits.shape == (4, 1) and classes is None
+    with pytest.raises(ValueError, match="Generator.generate: labels were given"):
+        G.generate(z, Tensor(np.zeros(4, dtype="int64")))
+
+
+def test_a_steps_results_are_values_without_the_steps_graph():
+    G, D = small_pair("cpu")
+    trainer = GANTrainer(G, D, k=2, seed=0)
+    d_steps, g_step = trainer.train_step(make_2d("ring", 64).points, 16)
+    assert len(d_steps) == 2
+    results = [getattr(d, f) for d in d_steps for f in ("real_loss", "fake_loss", "real_logits",
+                                                         "fake_logits", "fake")]
+    results += [g_step.loss, g_step.logits, g_step.fake]
+    assert all(t.creator is None and not t.requires_grad for t in results)
+    assert g_step.fake.shape == (16, 2) and d_steps[0].real_class_loss is None

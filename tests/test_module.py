@@ -357,3 +357,20 @@ def test_loading_weights_between_forward_and_backward_is_refused():
     net.load_state_dict(net.state_dict())
     with pytest.raises(RuntimeError, match=r"Sequential\.layers\.3\.weight .* modified in place"):
         loss.backward()
+
+
+def test_rebuildable_modules_remember_their_arguments_once():
+    from minigan.nn import rebuildable
+
+    @rebuildable
+    class Toy(Module):
+        def __init__(self, width, sizes=(2, 3), act="relu"):
+            self.width = width
+
+    class Bigger(Toy):                                 # not decorated: its own arguments differ
+        def __init__(self):
+            super().__init__(5)
+
+    toy = Toy(4, act="tanh")
+    assert toy.config == {"class": "Toy", "kwargs": {"width": 4, "sizes": [2, 3], "act": "tanh"}}
+    assert Bigger().config is None and Module().config is None

@@ -54,23 +54,17 @@ def run(name):
                              Adam(D.parameters(), lr=1e-3, betas=(0.9, 0.999)), seed=2)
         trainer.train(data, epochs=5, batch_size=32, log_every=0)
     elif name == "packed_bn_decay_average":
-        from minigan.gan.averaging import WeightAverage
-        from minigan.gan.schedule import LinearDecay
+        # Recorded with LinearDecay and WeightAverage stepped by hand after each train_step;
+        # here the trainer's options do it.
         data = make_2d("grid", 256, seed=3).points
         G = Generator(2, 2, (32, 32), batch_norm=True)
         D = Discriminator(2, (32, 32), "relu", pack=2)
         trainer = GANTrainer(G, D, Adam(G.parameters(), lr=1e-3, betas=(0.8, 0.999)),
-                             Adam(D.parameters(), lr=1e-3, betas=(0.8, 0.999)), seed=3)
-        schedules = [LinearDecay(trainer.g_optimizer, 40), LinearDecay(trainer.d_optimizer, 40)]
-        average = WeightAverage(G, 0.99)
-        for _ in range(40):
-            record = trainer.train_step(data, 32)
-            for schedule in schedules:
-                schedule.step()
-            average.update()
-            trainer.history.append_rows(trainer.steps_done, [[float(v) for v in record]])
-        samples = average.model.sample(64, minigan.Random(9))
-        extra = {"average": weighted_sum(average.model),
+                             Adam(D.parameters(), lr=1e-3, betas=(0.8, 0.999)), seed=3,
+                             lr_decay_steps=40, g_average=0.99)
+        trainer.train(data, epochs=5, batch_size=32, log_every=0)           # 40 steps
+        samples = trainer.g_average.model.sample(64, minigan.Random(9))
+        extra = {"average": weighted_sum(trainer.g_average.model),
                  "average_samples": float(np.asarray(samples.numpy(), np.float64).sum())}
     elif name == "dcgan_tiny":
         images = minigan.Random(4).uniform((64, 1, 8, 8), -1.0, 1.0)

@@ -10,6 +10,7 @@ import pytest
 from conftest import load_script
 
 from minigan import Tensor, backend
+from minigan.gan.history import row_of
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,8 @@ def test_workload_networks_and_one_step(speed, name):
     assert data.dtype == np.float32 and len(data) == w["n_data"]
     assert trainer.g_optimizer.lr == w["lr"] and (trainer.d_optimizer.b1,
                                                   trainer.d_optimizer.b2) == w["betas"]
-    record = trainer.train_step(data, w["batch"])
-    assert all(math.isfinite(float(v)) for v in record)
+    d_steps, g_step = trainer.train_step(data, w["batch"])
+    assert all(math.isfinite(float(v)) for v in row_of(d_steps[-1], g_step))
 
 
 @pytest.mark.parametrize("name", ["W1", "W2", "W3"])

@@ -41,11 +41,11 @@ def conv_transpose_output_size(size, kernel, stride, padding, output_padding):
     return (size - 1) * stride - 2 * padding + kernel + output_padding
 
 
-def to_padded_channels_first(x, padding, extra=0):
-    """(N, C, H, W) -> zero-padded (C, N, H + 2p + extra, W + 2p + extra), one copy."""
+def to_padded_channels_first(x, padding):
+    """(N, C, H, W) -> zero-padded (C, N, H + 2p, W + 2p), one copy."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    canvas = xp.zeros((c, n, h + 2 * padding + extra, w + 2 * padding + extra), dtype=x.dtype)
+    canvas = xp.zeros((c, n, h + 2 * padding, w + 2 * padding), dtype=x.dtype)
     canvas[:, :, padding:padding + h, padding:padding + w] = x.transpose(1, 0, 2, 3)
     return canvas
 

@@ -5,11 +5,13 @@ from ..io import load_arrays
 from ..nn.module import CONFIG_KEY
 from ..random import default_random
 from .acgan import ACGANDiscriminator, ACGANGenerator
+from .checks import D_UPDATES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .history import History
 from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
-from .models import Discriminator, Generator, GeneratorBase
-from .trainer import D_UPDATES, GANTrainer, NonFiniteLossError
+from .models import Discriminator, DiscriminatorBase, Generator, GeneratorBase
+from .monitor import NonFiniteLossError
+from .trainer import DiscriminatorStep, GANTrainer, GeneratorStep
 
 MODELS = {cls.__name__: cls for cls in (Generator, Discriminator, DCGANGenerator,
                                         DCGANDiscriminator, ACGANGenerator, ACGANDiscriminator)}

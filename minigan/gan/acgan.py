@@ -19,10 +19,11 @@ scales every channel count (width 32 gives the numbers above; D's 32, 64, 128, 2
 """
 from ..functions import concatenate
 from ..nn import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
-                  LeakyReLU, Module, ReLU, Reshape, Sequential, Tanh)
-from .models import GeneratorBase
+                  LeakyReLU, ReLU, Reshape, Sequential, Tanh, rebuildable)
+from .models import DiscriminatorBase, GeneratorBase
 
 
+@rebuildable
 class ACGANGenerator(GeneratorBase):
     """(z (m, latent_dim), labels (m,)) -> images (m, channels, image_size, image_size)."""
 
@@ -33,9 +34,6 @@ class ACGANGenerator(GeneratorBase):
         s = image_size // 4
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.image_size, self.channels = image_size, channels
-        self.config = {"class": "ACGANGenerator", "kwargs": dict(
-            latent_dim=latent_dim, num_classes=num_classes, image_size=image_size,
-            channels=channels, width=width, embed_dim=embed_dim, init=init)}
         c0, c1 = 12 * width, 6 * width
         self.label_map = Sequential(Embedding(num_classes, embed_dim),
                                     Dense(embed_dim, s * s, init=init), Reshape(1, s, s))
@@ -52,7 +50,8 @@ class ACGANGenerator(GeneratorBase):
         return self.upsample(maps)
 
 
-class ACGANDiscriminator(Module):
+@rebuildable
+class ACGANDiscriminator(DiscriminatorBase):
     """images -> (logits (m, 1) real vs fake, class_logits (m, num_classes))."""
 
     def __init__(self, num_classes=10, image_size=28, channels=1, width=32, dropout=0.5,
@@ -62,9 +61,6 @@ class ACGANDiscriminator(Module):
                              f"got {image_size}")
         s = image_size // 4
         self.num_classes, self.image_size, self.channels = num_classes, image_size, channels
-        self.config = {"class": "ACGANDiscriminator", "kwargs": dict(
-            num_classes=num_classes, image_size=image_size, channels=channels, width=width,
-            dropout=dropout, init=init)}
         widths = [width, 2 * width, 4 * width, 8 * width]
         strides = [2, 1, 2, 1]
         layers, c_in = [], channels
@@ -81,3 +77,6 @@ class ACGANDiscriminator(Module):
     def forward(self, x):
         h = self.features(x)
         return self.real_fake(h), self.classes(h)
+
+    def judge(self, x):
+        return self(x)          # (logits, class_logits): both heads

@@ -7,11 +7,12 @@ point of that orbit; an average of the recent iterates lies nearer its centre. Y
 moving average (EMA) of G's weights and get better samples at no cost to training: the
 average is never trained and never fed back into the game, only read.
 
-    average = WeightAverage(G, decay=0.999)
-    for _ in range(steps):
-        trainer.train_step(data, m)
-        average.update()
-    samples = average.model.sample(2500)        # a copy of G with the averaged weights
+    trainer = GANTrainer(G, D, g_average=0.999)     # updates the average after every step
+    trainer.train(data, epochs, batch_size)
+    samples = trainer.g_average.model.sample(2500)  # a copy of G with the averaged weights
+
+(``python examples/gan_2d.py --g-average 0.999`` samples and saves it.) By hand:
+``average = WeightAverage(G, 0.999)``, then ``average.update()`` after each step.
 
 After update number t, for each parameter with live value w:
 

@@ -1,9 +1,10 @@
 """Checkpoints: everything a run needs to continue where it stopped.
 
 checkpoint.npz holds both networks, both optimisers' states (Adam's moments and step counts),
-the step and epoch, the history, and the positions of the random generators (the trainer's, for
-noise and minibatches, and the device's default one, for dropout masks). On the CPU a resumed run
-then reproduces the uninterrupted one exactly. Every file is written atomically.
+the step and epoch, the history, the positions of the random generators (the trainer's, for
+noise and minibatches, and the device's default one, for dropout masks), and the trainer's
+options' states (the average of G's weights, the learning-rate decay's step). On the CPU a
+resumed run then reproduces the uninterrupted one exactly. Every file is written atomically.
 """
 import os
 
@@ -14,16 +15,24 @@ from ..random import default_random
 
 def save_checkpoint(trainer, folder, epoch):
     """Write to `folder`, each file atomically (a crash mid-save leaves the previous file):
-    generator.npz and discriminator.npz (the networks, for sampling), history.csv, and
+    generator.npz and discriminator.npz (the networks, for sampling; generator_average.npz too
+    with the g_average option), history.csv, and
     checkpoint.npz: everything needed to resume (both networks, both optimisers' states,
     the step and epoch, the history and the random generator's position)."""
     trainer.G.save(os.path.join(folder, "generator.npz"))
     trainer.D.save(os.path.join(folder, "discriminator.npz"))
+    if trainer.g_average is not None:
+        trainer.g_average.model.save(os.path.join(folder, "generator_average.npz"))
     trainer.history.save_csv(os.path.join(folder, "history.csv"))
     arrays = {"steps_done": trainer.steps_done, "epoch": epoch, "seed": trainer.rng.seed or 0}
     parts = {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(),
              "g_optimizer": trainer.g_optimizer.state_dict(),
              "d_optimizer": trainer.d_optimizer.state_dict(), "history": trainer.history.columns}
+    if trainer.g_average is not None:
+        parts["g_average"] = trainer.g_average.model.state_dict()
+        arrays["g_average_updates"] = trainer.g_average.updates
+    if trainer.lr_schedules:
+        arrays["lr_decay_step"] = trainer.lr_schedules[0].t
     for prefix, part in parts.items():
         arrays.update({f"{prefix}/{name}": value for name, value in part.items()})
     # Two generators: the trainer's (noise, minibatches) and the device's default one, which
@@ -57,6 +66,7 @@ def load_checkpoint(trainer, path):
                          f"{sorted(history)}, this trainer records {list(trainer.history.names)}")
     for name in trainer.history.names:
         trainer.history.columns[name] = history[name].tolist()
+    _load_options(trainer, arrays, part, path)
     # Without a saved position (a GPU run), reseed from the seed and the step: different
     # draws from an uninterrupted run, but reproducible for the same checkpoint.
     for name, rng, salt in (("rng_state", trainer.rng, 0),
@@ -64,3 +74,18 @@ def load_checkpoint(trainer, path):
         state = str(arrays[name]) if name in arrays else None
         rng.set_state(state, fallback_seed=(int(arrays["seed"]), trainer.steps_done, salt))
     return int(arrays["epoch"])
+
+
+def _load_options(trainer, arrays, part, path):
+    """The average of G's weights and the learning-rate decay's step, when the trainer has
+    those options; a checkpoint saved without them cannot resume a run that has them."""
+    for option, key, flag in (("g_average", "g_average_updates", "g_average"),
+                              ("lr_schedules", "lr_decay_step", "lr_decay_steps")):
+        if getattr(trainer, option) and key not in arrays:
+            raise ValueError(f"GANTrainer.load_checkpoint: {path} was saved by a trainer without "
+                             f"{flag}, this one has it: resume with the settings of that run")
+    if trainer.g_average is not None:
+        trainer.g_average.model.load_state_dict(part("g_average"))
+        trainer.g_average.updates = int(arrays["g_average_updates"])
+    for schedule in trainer.lr_schedules:
+        schedule.step_to(int(arrays["lr_decay_step"]))

@@ -15,8 +15,8 @@ Weights start as DCGAN's: N(0, 0.02) for conv and dense weights, N(1, 0.02) for 
 The G ends in tanh, so images are scaled to [-1, 1].
 """
 from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
-                  Module, ReLU, Reshape, Sequential, Tanh)
-from .models import GeneratorBase
+                  ReLU, Reshape, Sequential, Tanh, rebuildable)
+from .models import DiscriminatorBase, GeneratorBase
 
 
 def _check_size(image_size):
@@ -26,14 +26,13 @@ def _check_size(image_size):
     return image_size // 4
 
 
+@rebuildable
 class DCGANGenerator(GeneratorBase):
     """z (m, latent_dim) -> images (m, channels, image_size, image_size) in [-1, 1]."""
 
     def __init__(self, latent_dim=100, image_size=28, channels=1, width=64, init="dcgan"):
         s = _check_size(image_size)
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
-        self.config = {"class": "DCGANGenerator", "kwargs": dict(
-            latent_dim=latent_dim, image_size=image_size, channels=channels, width=width, init=init)}
         wide = 2 * width
         self.net = Sequential(
             Dense(latent_dim, wide * s * s, init=init), BatchNorm1d(wide * s * s, init=init),
@@ -46,16 +45,13 @@ class DCGANGenerator(GeneratorBase):
         return self.net(z)
 
 
-class DCGANDiscriminator(Module):
+@rebuildable
+class DCGANDiscriminator(DiscriminatorBase):
     """images (m, channels, image_size, image_size) -> logits (m, 1)."""
-
-    num_classes = 0
 
     def __init__(self, image_size=28, channels=1, width=64, init="dcgan"):
         s = _check_size(image_size)
         self.image_size, self.channels = image_size, channels
-        self.config = {"class": "DCGANDiscriminator", "kwargs": dict(
-            image_size=image_size, channels=channels, width=width, init=init)}
         wide = 2 * width
         self.net = Sequential(
             Conv2d(channels, width, 4, 2, 1, init=init), LeakyReLU(0.2),

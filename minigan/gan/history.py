@@ -1,6 +1,7 @@
 """What happened at every training step, kept on the host for logs, plots and CSV files."""
 import math
 
+from ..functions import stable_sigmoid
 from ..io import atomic_write
 
 COLUMNS = ("step", "d_real", "d_fake", "g", "d_x", "d_g_z")
@@ -12,6 +13,18 @@ COLUMNS = ("step", "d_real", "d_fake", "g", "d_x", "d_g_z")
 CLASS_COLUMNS = ("d_real_class", "d_fake_class", "g_class")
 # For a class-conditional GAN (AC-GAN): the class cross-entropy terms of the same three losses
 # (D's class head on real samples, on generated ones, and G's "be recognised as your class").
+
+
+def row_of(d_step, g_step):
+    """One step's figures, in the order of the columns after "step", as device scalars: reading
+    them on the host would wait for the GPU at every step. d_step is the step's last D update
+    (a trainer.DiscriminatorStep), g_step its G update (a trainer.GeneratorStep)."""
+    row = [d_step.real_loss.data, d_step.fake_loss.data, g_step.loss.data,
+           stable_sigmoid(d_step.real_logits.data).mean(),
+           stable_sigmoid(d_step.fake_logits.data).mean()]
+    if g_step.class_loss is not None:
+        row += [d_step.real_class_loss.data, d_step.fake_class_loss.data, g_step.class_loss.data]
+    return row
 
 
 class History:

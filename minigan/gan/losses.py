@@ -23,10 +23,19 @@ GENERATOR_LOSSES = ("non-saturating", "minimax")
 
 
 def discriminator_loss(real_logits, fake_logits):
-    """(L_D, its real part, its fake part): L_D = BCE(real, 1) + BCE(fake, 0)."""
-    loss_real = bce(real_logits, 1.0)
-    loss_fake = bce(fake_logits, 0.0)
+    """(L_D, its real part, its fake part): L_D = BCE(D(x), 1) + BCE(D(G(z)), 0)."""
+    loss_real, loss_fake = real_part(real_logits), fake_part(fake_logits)
     return loss_real + loss_fake, loss_real, loss_fake
+
+
+def real_part(real_logits):
+    """L_D's term on real samples: BCE(D(x), 1) = -mean ln D(x)."""
+    return bce(real_logits, 1.0)
+
+
+def fake_part(fake_logits):
+    """L_D's term on generated samples: BCE(D(G(z)), 0) = -mean ln(1 - D(G(z)))."""
+    return bce(fake_logits, 0.0)
 
 
 def generator_loss(fake_logits, kind="non-saturating"):

@@ -4,16 +4,18 @@ Generator G maps a latent point z ~ N(0, I) to a sample; Discriminator D maps a 
 *logit* l, with D(x) = sigmoid(l) the probability that x is real. D returns the logit, not the
 probability, so that the loss can be computed stably from it (see minigan/functions/cross_entropy.py).
 
-A class-conditional pair (the AC-GAN, gan/acgan.py) has ``num_classes > 0``: its G takes
-(z, labels) and its D returns (logit, class_logits). The trainer asks ``num_classes`` and
-does the rest; DCGAN's convolutional pair is in gan/dcgan.py.
+Every pair offers the trainer the same two calls, whatever its networks: ``G.generate(z,
+labels)`` and ``D.judge(x) -> (logits, class_logits)``. A class-conditional pair (the AC-GAN,
+gan/acgan.py) has ``num_classes > 0``: its G is told the classes to draw and its D has a second
+head naming the class; for the others labels are None and class_logits is None. DCGAN's
+convolutional pair is in gan/dcgan.py.
 
 Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/quality_2d.py):
 ``Generator(batch_norm=True)`` puts a BatchNorm1d after every hidden Dense layer, and
 ``Discriminator(pack=p)`` judges p samples at once ("packing", see the class).
 """
 from .. import functions as F
-from ..nn import BatchNorm1d, Dense, Dropout, Module, Sequential, activation
+from ..nn import BatchNorm1d, Dense, Dropout, Module, Sequential, activation, rebuildable
 from ..random import default_random
 from ..tensor import Tensor, no_grad
 
@@ -41,10 +43,20 @@ def mlp(sizes, hidden_activation, output_activation=None, dropout=0.0, init="def
 
 
 class GeneratorBase(Module):
-    """What the trainer needs of a generator: latent_dim, num_classes, sample_latent()."""
+    """What the trainer needs of a generator: latent_dim, num_classes, sample_latent(),
+    generate()."""
 
     latent_dim = None
     num_classes = 0              # > 0: forward(z, labels) makes samples of the given classes
+
+    def generate(self, z, labels=None):
+        """G(z), or G(z, labels) for a class-conditional G."""
+        if self.num_classes:
+            return self(z, labels)
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__}.generate: labels were given, but this "
+                             f"generator is not class-conditional")
+        return self(z)
 
     def sample_latent(self, m, rng=None):
         """m latent points z ~ N(0, I), drawn on the generator's device."""
@@ -73,11 +85,22 @@ class GeneratorBase(Module):
         self.eval()
         try:
             with no_grad():
-                return self(z) if labels is None else self(z, labels)
+                return self.generate(z, labels)
         finally:
             self.train(was_training)
 
 
+class DiscriminatorBase(Module):
+    """What the trainer needs of a discriminator: num_classes and judge()."""
+
+    num_classes = 0              # > 0: a second head gives class logits
+
+    def judge(self, x):
+        """D's verdict on a batch: (logits (m, 1), class_logits (m, num_classes) or None)."""
+        return self(x), None
+
+
+@rebuildable
 class Generator(GeneratorBase):
     """G: z (m, latent_dim) -> x (m, data_dim).
 
@@ -90,15 +113,13 @@ class Generator(GeneratorBase):
         self.latent_dim, self.data_dim = latent_dim, data_dim
         self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init,
                        batch_norm=batch_norm)
-        self.config = {"class": "Generator", "kwargs": dict(
-            latent_dim=latent_dim, data_dim=data_dim, hidden=list(hidden), activation=activation,
-            output_activation=output_activation, init=init, batch_norm=batch_norm)}
 
     def forward(self, z):
         return self.net(z)
 
 
-class Discriminator(Module):
+@rebuildable
+class Discriminator(DiscriminatorBase):
     """D: x (m, data_dim) -> logit (m / pack, 1). D(x) = sigmoid(logit).
 
     pack = p > 1 is PacGAN's packing (Lin et al. 2018): D judges p samples at once. Rows
@@ -122,8 +143,6 @@ class Discriminator(Module):
     pack's gradient back onto its p samples, so G still receives one gradient per sample.
     """
 
-    num_classes = 0
-
     def __init__(self, data_dim=2, hidden=(128, 128), activation="leaky_relu", dropout=0.0,
                  init="default", pack=1):
         if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
@@ -131,9 +150,6 @@ class Discriminator(Module):
                              f">= 1, got {pack!r}")
         self.data_dim, self.pack = data_dim, pack
         self.net = mlp([pack * data_dim, *hidden, 1], activation, dropout=dropout, init=init)
-        self.config = {"class": "Discriminator", "kwargs": dict(
-            data_dim=data_dim, hidden=list(hidden), activation=activation, dropout=dropout,
-            init=init, pack=pack)}
 
     def forward(self, x):
         if self.pack > 1:

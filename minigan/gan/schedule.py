@@ -1,15 +1,16 @@
 """Learning-rate schedules for a fixed training budget: change an optimiser's rate as it goes.
 
 A schedule holds an optimiser and rewrites its ``lr`` after each training step; the optimiser
-reads ``self.lr`` at every update, so nothing else changes. Call ``schedule.step()`` once per
-iteration, after the optimiser's step (as with PyTorch's schedulers):
+reads ``self.lr`` at every update, so nothing else changes. ``GANTrainer(...,
+lr_decay_steps=10_000)`` makes one for each network and steps both after every training step;
+``python examples/gan_2d.py --lr-decay`` decays over the whole run. By hand, call
+``schedule.step()`` once per iteration, after the optimiser's step (as with PyTorch's
+schedulers):
 
     g_schedule = LinearDecay(trainer.g_optimizer, total_steps=10_000)
-    d_schedule = LinearDecay(trainer.d_optimizer, total_steps=10_000)
     for _ in range(10_000):
         trainer.train_step(data, m)
         g_schedule.step()
-        d_schedule.step()
 
 Why a GAN can want one. With minibatch gradients the iterates do not stop at a solution: they
 jitter around it, with a spread that grows with the step size (for SGD on a quadratic the
@@ -41,6 +42,10 @@ class LinearDecay:
 
     def step(self):
         """One iteration done: set the rate for the next one."""
-        self.t += 1
-        self.optimizer.lr = self.initial_lr * max(0.0, 1.0 - self.t / self.total_steps)
+        return self.step_to(self.t + 1)
+
+    def step_to(self, t):
+        """Set the rate for iteration t (after t iterations done), e.g. when resuming."""
+        self.t = t
+        self.optimizer.lr = self.initial_lr * max(0.0, 1.0 - t / self.total_steps)
         return self.optimizer.lr

@@ -4,5 +4,5 @@ from . import init
 from .conv_layers import Conv2d, ConvTranspose2d
 from .layers import (Dense, Dropout, Embedding, Flatten, Identity, LeakyReLU, ReLU, Reshape,
                      Sequential, Sigmoid, Tanh, activation)
-from .module import Module, Parameter
+from .module import Module, Parameter, rebuildable
 from .norm_layers import BatchNorm1d, BatchNorm2d

@@ -9,6 +9,8 @@ Buffers are arrays that belong to the state but are not trained (BatchNorm's run
 statistics): a layer lists their attribute names in ``self.buffers``.
 """
 import contextlib
+import functools
+import inspect
 import json
 
 from .. import backend
@@ -196,7 +198,7 @@ class Module:
             module = module[int(part)] if isinstance(module, (list, tuple)) else getattr(module, part)
         return module, attr
 
-    config = None       # a module that can be rebuilt from a file sets {"class": ..., "kwargs": ...}
+    config = None       # {"class": ..., "kwargs": ...} for a @rebuildable module's instances
 
     def save(self, path):
         """Write state_dict() (and the config, if any) to an .npz file, atomically: the old
@@ -221,3 +223,25 @@ class Module:
 
     def extra_repr(self):
         return ""
+
+
+def rebuildable(cls):
+    """Class decorator: each instance remembers the arguments it was built with, as
+    ``self.config = {"class": name, "kwargs": {argument: value}}``, which save() writes beside
+    the weights, so that the file alone can rebuild the network (minigan.gan.load_model).
+    Tuples are kept as lists, as JSON will give them back."""
+    signature = inspect.signature(cls.__init__)
+    build = cls.__init__
+
+    @functools.wraps(build)
+    def __init__(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        if type(self) is cls:                    # a subclass has arguments of its own
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = {name: list(value) if isinstance(value, tuple) else value
+                         for name, value in bound.arguments.items() if name != "self"}
+            self.config = {"class": cls.__name__, "kwargs": arguments}
+
+    cls.__init__ = __init__
+    return cls

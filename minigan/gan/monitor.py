@@ -1,0 +1,88 @@
+"""What the training loop does around Algorithm 1: it records, prints and watches, and changes
+nothing the algorithm computes.
+
+Each step's figures (losses, mean D(x) and D(G(z))) stay on the device in a buffer and reach the
+host history in one copy per flush: on a GPU, reading a loss every step would wait for the GPU
+every step. At each flush the figures are checked (training stops at the first non-finite loss,
+before anything more is saved) and passed to the collapse guard (collapse.py); every
+`log_every` steps a progress line is printed.
+"""
+import math
+import time
+
+from .. import backend
+from ..progress import ProgressBar, format_duration
+from .history import row_of
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; training stopped before saving anything more."""
+
+
+class Monitor:
+    """The bookkeeping of one train() call of `trainer`, a run of `total` steps."""
+
+    def __init__(self, trainer, total, steps_per_epoch, log_every=None, log=print,
+                 progress=False):
+        self.trainer, self.total, self.log = trainer, total, log
+        self.log_every = max(1, total // 10) if log_every is None else log_every
+        self.window = trainer.collapse_guard.window_for(total)
+        self.flush_every = min(self.log_every or steps_per_epoch, steps_per_epoch)
+        xp = backend.xp_of_device(trainer.device)
+        columns = len(trainer.history.names) - 1
+        self.buffer = xp.empty((self.flush_every, columns), dtype="float32")
+        self.filled, self.start, self.t0 = 0, trainer.steps_done, time.perf_counter()
+        self.bar = ProgressBar(total) if progress else None
+
+    def record(self, d_steps, g_step, epoch, epochs):
+        """After each train_step: buffer its figures; flush, draw and print when it is time."""
+        for j, value in enumerate(row_of(d_steps[-1], g_step)):
+            self.buffer[self.filled, j] = value
+        self.filled += 1
+        done = self.trainer.steps_done - self.start
+        if self.filled == self.flush_every or done == self.total:
+            self.flush()
+        if self.bar is not None:
+            self.bar.update(done)
+        if self.log_every and (done % self.log_every == 0 or done == self.total):
+            self.flush()
+            if self.bar is not None:
+                self.bar.clear()
+            self.log_line(done, epoch, epochs)
+
+    def flush(self):
+        """Move the buffered figures to the history (one host copy); stop on the first
+        non-finite loss; run the collapse guard on them."""
+        n, self.filled = self.filled, 0
+        if n == 0:
+            return
+        trainer = self.trainer
+        rows = backend.to_numpy(self.buffer[:n]).tolist()
+        first = trainer.steps_done - n + 1
+        for i, row in enumerate(rows):
+            if not all(math.isfinite(v) for v in row):
+                trainer.history.append_rows(first, rows[:i])
+                values = ", ".join(f"{name}={v}"
+                                   for name, v in zip(trainer.history.names[1:], row))
+                raise NonFiniteLossError(
+                    f"step {first + i}: a loss is not finite ({values}). Training stopped; files "
+                    f"saved before this step are intact. Try a lower learning rate.")
+        trainer.history.append_rows(first, rows)
+        trainer.collapse_guard.check(first, rows, self.log, self.window)
+
+    def log_line(self, done, epoch, epochs):
+        h = self.trainer.history
+        if self.trainer.num_classes:     # the seed's AC-GAN line: [real/fake loss, class loss]
+            losses = (f"dr[{h.last('d_real'):.3f},{h.last('d_real_class'):.3f}] "
+                      f"df[{h.last('d_fake'):.3f},{h.last('d_fake_class'):.3f}] "
+                      f"g[{h.last('g'):.3f},{h.last('g_class'):.3f}]")
+        else:
+            losses = (f"d_real={h.last('d_real'):.3f} d_fake={h.last('d_fake'):.3f} "
+                      f"g={h.last('g'):.3f}")
+        elapsed = time.perf_counter() - self.t0
+        rate = 1e3 * elapsed / done
+        eta = (self.total - done) * elapsed / done
+        self.log(f">{done:{len(str(self.total))}d}/{self.total} (epoch {epoch}/{epochs}) "
+                 f"{losses}  D(x)={h.last('d_x'):.3f} D(G(z))={h.last('d_g_z'):.3f}  "
+                 f"[{rate:.2f} ms/step, {format_duration(elapsed)} elapsed, "
+                 f"{format_duration(eta)} left]")
