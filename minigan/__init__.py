@@ -1,7 +1,24 @@
 """minigan: GANs from scratch on NumPy (CPU) or CuPy (GPU).
 
-Read it bottom-up: backend -> random -> tensor (autograd) -> functions -> losses -> nn -> optim
--> gan -> data -> metrics -> plots. The README has the map.
+Read it bottom-up, one idea per file:
+
+    backend.py      the one place that picks NumPy or CuPy
+    random.py       seeded random numbers on a device
+    tensor.py       Tensor, Function and backward(): the autograd
+    inplace.py      why backward() refuses a graph an optimiser step has changed
+    functions/      every op, its backward beside its forward (arithmetic, matmul, shapes,
+                    activations, embedding, cross_entropy, batch_norm, convolution)
+    gradcheck.py    every backward checked against finite differences
+    nn/             Module and the layers (module, init, layers, conv_layers, norm_layers)
+    optim.py        SGD and Adam, each parameter's update as the paper writes it
+    fast/           speed tricks, the same numbers as the plain rules
+    gan/            the GAN: losses, models (MLP, dcgan, acgan), trainer (Algorithm 1), and the
+                    loop's monitor, collapse guard, history, checks, checkpoints, lr decay and
+                    weight average
+    data.py, images.py, metrics.py, plots.py, io.py, progress.py, sample.py, trace.py
+                    data sets, quality figures, files, and the tools around training
+
+The README's "Reading the source" says more of each.
 """
 from . import backend, functions
 from .backend import DeviceError, default_device, gpu_available, set_default_device
