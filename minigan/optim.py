@@ -8,7 +8,9 @@ optimiser cannot move D's weights, whatever gradients D's parameters may carry.
 Because the update is in place, ``step()`` also calls ``p.mark_modified()`` on each updated
 parameter: a graph built before the step still holds the old arrays' *objects*, now with new
 values, and backward() through it raises instead of returning a gradient for weights that no
-longer exist (see minigan/tensor.py). A subclass that overrides step() must do the same.
+longer exist (see minigan/inplace.py). A subclass that overrides step() must do the same.
+
+Adam first (the GAN's optimiser), then SGD, then how an optimiser's state is saved.
 """
 import math
 
@@ -43,59 +45,13 @@ class Optimizer:
     def update_one(self, p):
         raise NotImplementedError
 
-    # --- checkpoints: the state by parameter position, as host arrays ----------------------------
     def state_dict(self):
-        """{"<i>.<j>": host array}: item j of the state of parameter number i (in the order the
-        optimiser was given them), plus "steps"."""
-        out = {"steps": backend.to_numpy(self.t)}
-        for i, p in enumerate(self.params):
-            for j, item in enumerate(self.state.get(id(p), ())):
-                out[f"{i}.{j}"] = backend.to_numpy(item).copy()
-        return out
+        """The state for a checkpoint, by parameter position, as host arrays (see below)."""
+        return state_dict(self)
 
     def load_state_dict(self, state):
         """Restore a state_dict() onto these parameters (same order, same shapes)."""
-        self.t = int(state["steps"])
-        self.state = {}
-        for i, p in enumerate(self.params):
-            items = [state[f"{i}.{j}"] for j in range(len(state)) if f"{i}.{j}" in state]
-            restored = []
-            for item in items:
-                if item.ndim == 0:                       # a count, e.g. Adam's t
-                    restored.append(int(item))
-                elif item.shape != p.shape:
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: state of parameter "
-                                     f"{i} has shape {item.shape}, the parameter {p.shape}")
-                else:
-                    restored.append(backend.to_device(item.astype(p.dtype), p.device))
-            if restored:
-                self.state[id(p)] = restored
-        return self
-
-
-class SGD(Optimizer):
-    """Stochastic gradient descent with (classical) momentum, as in Goodfellow et al. 2014:
-
-        v <- momentum * v - lr * g
-        p <- p + v
-    """
-
-    def __init__(self, params, lr=0.01, momentum=0.0):
-        super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        self.momentum = momentum
-
-    def update_one(self, p):
-        if self.momentum == 0.0:
-            p.data -= self.lr * p.grad
-            return
-        if id(p) not in self.state:
-            self.state[id(p)] = [get_array_module(p.data).zeros_like(p.data)]
-        v = self.state[id(p)][0]
-        v *= self.momentum
-        v -= self.lr * p.grad
-        p.data += v
+        return load_state_dict(self, state)
 
 
 class Adam(Optimizer):
@@ -150,3 +106,60 @@ class Adam(Optimizer):
     def load_state_dict(self, state):
         self.together = None     # the restored arrays replace the flat vectors' views
         return super().load_state_dict(state)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with (classical) momentum, as in Goodfellow et al. 2014:
+
+        v <- momentum * v - lr * g
+        p <- p + v
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.0):
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+
+    def update_one(self, p):
+        if self.momentum == 0.0:
+            p.data -= self.lr * p.grad
+            return
+        if id(p) not in self.state:
+            self.state[id(p)] = [get_array_module(p.data).zeros_like(p.data)]
+        v = self.state[id(p)][0]
+        v *= self.momentum
+        v -= self.lr * p.grad
+        p.data += v
+
+
+# --- checkpoints: an optimiser's state by parameter position, as host arrays -------------------
+
+def state_dict(optimizer):
+    """{"<i>.<j>": host array}: item j of the state of parameter number i (in the order the
+    optimiser was given them), plus "steps"."""
+    out = {"steps": backend.to_numpy(optimizer.t)}
+    for i, p in enumerate(optimizer.params):
+        for j, item in enumerate(optimizer.state.get(id(p), ())):
+            out[f"{i}.{j}"] = backend.to_numpy(item).copy()
+    return out
+
+
+def load_state_dict(optimizer, state):
+    """Restore a state_dict() onto these parameters (same order, same shapes)."""
+    optimizer.t = int(state["steps"])
+    optimizer.state = {}
+    for i, p in enumerate(optimizer.params):
+        items = [state[f"{i}.{j}"] for j in range(len(state)) if f"{i}.{j}" in state]
+        restored = []
+        for item in items:
+            if item.ndim == 0:                       # a count, e.g. Adam's t
+                restored.append(int(item))
+            elif item.shape != p.shape:
+                raise ValueError(f"{type(optimizer).__name__}.load_state_dict: state of parameter "
+                                 f"{i} has shape {item.shape}, the parameter {p.shape}")
+            else:
+                restored.append(backend.to_device(item.astype(p.dtype), p.device))
+        if restored:
+            optimizer.state[id(p)] = restored
+    return optimizer

@@ -9,6 +9,5 @@ first; come here to see what a production engine does about the cost of many sma
 - col2im.py: col2im on the GPU, a whole group of kernel offsets per addition (the plain rule:
   ``col2im`` in functions/convolution.py, one addition per offset).
 
-Measured on the project's machines (benchmarks/results/): what each saved is in the commit that
-added it and in the speed tables.
+What each saves, measured on the project's machines, is in benchmarks/results/fast_paths.md.
 """

@@ -14,11 +14,11 @@ same number of steps (the usual case). Otherwise Adam.step() takes the plain loo
 
 The flush. A weight whose gradient stays exactly 0 (a dead ReLU unit's) has m shrink by b1 per
 step, into float32's subnormal range (below 1.2e-38) within ~800 steps, and through it in
-23 / log2(1 / b1) more (150 for b1 = 0.9). x86 CPUs compute on subnormals some 50 times slower
-(measured: 165 us against 3 us for 42 000 multiplies; it was a quarter of the W1 benchmark's
-step). Such an m moves its weight by ~lr 1e-38 / eps, nothing; so every FLUSH_EVERY steps, this
-path sets it (and v) to 0. Not every step: the check is five passes over the state, a cost for
-big networks. GPUs handle subnormals at full speed: there it would only add kernel launches.
+23 / log2(1 / b1) more (150 for b1 = 0.9). x86 CPUs compute on subnormals many times slower
+than on normal numbers (benchmarks/results/fast_paths.md has the measurements). Such an m moves
+its weight by ~lr 1e-38 / eps, nothing; so every FLUSH_EVERY steps, this path sets it (and v)
+to 0. Not every step: the check is five passes over the state, a cost for big networks. GPUs
+handle subnormals at full speed: there it would only add kernel launches.
 """
 import itertools
 import math

@@ -4,7 +4,8 @@ What it speeds up. The plain col2im adds one kernel offset (i, j) at a time: kh 
 16 for DCGAN's 4 x 4 kernels. On the GPU each addition is a kernel launch whose host time
 outweighs its arithmetic; here a whole group of offsets goes in one addition: (kh/s)(kw/s)
 launches for stride s, 4 instead of 16. On the CPU the plain order is faster (it reads and
-writes memory in order; this one was measured 3-4x slower there), so only the GPU uses this.
+writes memory in order, this one jumps), so only the GPU uses this
+(benchmarks/results/fast_paths.md).
 
 Same numbers: each pixel receives its contributions in the plain loop's order (the groups run
 in the order of their offsets, and one group's offsets land on different pixels), so the sums
