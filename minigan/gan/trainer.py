@@ -34,43 +34,6 @@ from .monitor import Monitor
 from .schedule import LinearDecay
 
 
-class StepValues:
-    """A step's results as values: each Tensor detached from its graph (the same array, no
-    creator). Holding a result must not hold the step's graph alive, and with it every array
-    the step's Functions saved, while the next step runs: the next step's arrays would then be
-    fresh memory rather than the blocks just freed, which is slow (benchmarks/results/
-    fast_paths.md)."""
-
-    def __post_init__(self):
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            if value is not None:
-                setattr(self, name, value.detach())
-
-
-@dataclasses.dataclass
-class DiscriminatorStep(StepValues):
-    """What a D step computed: L_D's two parts, D's logits on both batches (for d_update "split",
-    each of its two updates computes one), the generated batch, and the class terms of a
-    class-conditional pair (else None)."""
-    real_loss: Tensor
-    fake_loss: Tensor
-    real_logits: Tensor
-    fake_logits: Tensor
-    fake: Tensor
-    real_class_loss: Tensor = None
-    fake_class_loss: Tensor = None
-
-
-@dataclasses.dataclass
-class GeneratorStep(StepValues):
-    """What the G step computed: L_G, D's logits on G(z), G(z) itself, and the class term."""
-    loss: Tensor
-    logits: Tensor
-    fake: Tensor
-    class_loss: Tensor = None
-
-
 class GANTrainer:
     """Trains a generator against a discriminator by Algorithm 1.
 
@@ -254,3 +217,42 @@ class GANTrainer:
     def load_checkpoint(self, path):
         """Restore a checkpoint.npz; returns its epoch, for train(..., start_epoch=epoch + 1)."""
         return load_checkpoint(self, path)
+
+
+# --- what a step returns ---------------------------------------------------------------------------
+
+class StepValues:
+    """A step's results as values: each Tensor detached from its graph (the same array, no
+    creator). Holding a result must not hold the step's graph alive, and with it every array
+    the step's Functions saved, while the next step runs: the next step's arrays would then be
+    fresh memory rather than the blocks just freed, which is slow (benchmarks/results/
+    fast_paths.md)."""
+
+    def __post_init__(self):
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value.detach())
+
+
+@dataclasses.dataclass
+class DiscriminatorStep(StepValues):
+    """What a D step computed: L_D's two parts, D's logits on both batches (for d_update "split",
+    each of its two updates computes one), the generated batch, and the class terms of a
+    class-conditional pair (else None)."""
+    real_loss: Tensor
+    fake_loss: Tensor
+    real_logits: Tensor
+    fake_logits: Tensor
+    fake: Tensor
+    real_class_loss: Tensor = None
+    fake_class_loss: Tensor = None
+
+
+@dataclasses.dataclass
+class GeneratorStep(StepValues):
+    """What the G step computed: L_G, D's logits on G(z), G(z) itself, and the class term."""
+    loss: Tensor
+    logits: Tensor
+    fake: Tensor
+    class_loss: Tensor = None

@@ -1,9 +1,9 @@
-"""Conv2d and ConvTranspose2d layers (NCHW, PyTorch's weight layouts); the math is in conv.py."""
-from .. import backend
-from ..functions.convolution import (conv2d, conv_output_size, conv_transpose2d, conv_transpose_output_size)
-from ..tensor import Tensor
+"""Conv2d and ConvTranspose2d layers (NCHW, PyTorch's weight layouts); the math is in
+minigan/functions/convolution.py."""
+from ..functions.convolution import (conv2d, conv_output_size, conv_transpose2d,
+                                     conv_transpose_output_size)
 from .init import initial_weights
-from .layers import raise_device_mismatch
+from .layers import check_input
 from .module import Module, Parameter
 
 
@@ -11,16 +11,6 @@ def _pair(value, name, layer):
     if isinstance(value, int):
         return value
     raise TypeError(f"{layer}: {name} must be an int (square kernels and strides), got {value!r}")
-
-
-def check_image_input(layer, x, channels):
-    """Raise a clear error unless x is a float Tensor of shape (N, channels, H, W)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{layer}: expected a Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{layer}: expected input of shape (N, {channels}, H, W), got {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{layer}: expected a floating point input, got dtype {x.dtype}")
 
 
 class Conv2d(Module):
@@ -39,9 +29,7 @@ class Conv2d(Module):
         self.bias = Parameter(b) if bias else None
 
     def forward(self, x):
-        check_image_input(self, x, self.in_channels)
-        if not backend.same_device(x.data, self.weight.data):
-            raise_device_mismatch(self, x)
+        check_input(self, x, self.in_channels, ndim=4)
         h, w = x.shape[2:]
         if conv_output_size(min(h, w), self.kernel_size, self.stride, self.padding) < 1:
             raise ValueError(f"{self}: input {h}x{w} is smaller than the kernel "
@@ -79,9 +67,7 @@ class ConvTranspose2d(Module):
         self.bias = Parameter(b) if bias else None
 
     def forward(self, x):
-        check_image_input(self, x, self.in_channels)
-        if not backend.same_device(x.data, self.weight.data):
-            raise_device_mismatch(self, x)
+        check_input(self, x, self.in_channels, ndim=4)
         out = [conv_transpose_output_size(n, self.kernel_size, self.stride, self.padding,
                                           self.output_padding) for n in x.shape[2:]]
         if min(out) < 1:

@@ -11,14 +11,18 @@ from .init import dense_weights
 from .module import Module, Parameter
 
 
-def check_input(layer, x, features):
-    """Raise a clear error unless x is a float Tensor of shape (batch, features)."""
+def check_input(layer, x, size, ndim=2):
+    """Raise a clear error unless x is a float Tensor of shape (batch, size) (ndim 2) or
+    (N, size, H, W) (ndim 4: images, size channels), on the device of the layer's weight."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{layer}: expected a Tensor, got {type(x).__name__}")
-    if x.ndim != 2 or x.shape[1] != features:
-        raise ValueError(f"{layer}: expected input of shape (batch, {features}), got {x.shape}")
+    if x.ndim != ndim or x.shape[1] != size:
+        expected = f"(batch, {size})" if ndim == 2 else f"(N, {size}, H, W)"
+        raise ValueError(f"{layer}: expected input of shape {expected}, got {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{layer}: expected a floating point input, got dtype {x.dtype}")
+    if not backend.same_device(x.data, layer.weight.data):
+        raise_device_mismatch(layer, x)
 
 
 class Dense(Module):
@@ -32,8 +36,6 @@ class Dense(Module):
 
     def forward(self, x):
         check_input(self, x, self.in_features)
-        if not backend.same_device(x.data, self.weight.data):
-            raise_device_mismatch(self, x)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
