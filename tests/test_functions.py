@@ -1,4 +1,4 @@
-"""Every op in functions.py: forward against NumPy, backward against finite differences.
+"""Every op in minigan/functions/: forward against NumPy, backward against finite differences.
 
 Most cases are one line for `helper_test_op`, which (like tinygrad's helper of that name)
 1. draws seeded float64 inputs of the given shapes on the device,

@@ -80,6 +80,14 @@ def test_a_checkpoint_without_the_options_cannot_resume_a_run_with_them(tmp_path
             trainer(**options).load_checkpoint(tmp_path / "checkpoint.npz")
 
 
+def test_a_run_without_the_lr_decay_cannot_resume_one_that_decayed(tmp_path):
+    trainer(lr_decay_steps=8, g_average=0.9).train(DATA, epochs=1, batch_size=16, log_every=0,
+                                                   checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="saved by a trainer with lr_decay_steps, this one has"):
+        trainer().load_checkpoint(tmp_path / "checkpoint.npz")
+    trainer(lr_decay_steps=8).load_checkpoint(tmp_path / "checkpoint.npz")   # no average: fine
+
+
 def test_the_example_samples_the_average_and_saves_it(tmp_path, capsys):
     example = load_script("examples/gan_2d.py")
     record = example.main(["--data", "ring", "--n", "256", "--epochs", "4", "--lr-decay",

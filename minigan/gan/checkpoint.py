@@ -77,13 +77,19 @@ def load_checkpoint(trainer, path):
 
 
 def _load_options(trainer, arrays, part, path):
-    """The average of G's weights and the learning-rate decay's step, when the trainer has
-    those options; a checkpoint saved without them cannot resume a run that has them."""
+    """The average of G's weights and the learning-rate decay's step. A checkpoint saved without
+    an option cannot resume a run that has it; nor can a run without the decay resume one that
+    decayed (its learning rates would jump back). A run without the average may resume one
+    that kept it: the average takes no part in training."""
     for option, key, flag in (("g_average", "g_average_updates", "g_average"),
                               ("lr_schedules", "lr_decay_step", "lr_decay_steps")):
         if getattr(trainer, option) and key not in arrays:
             raise ValueError(f"GANTrainer.load_checkpoint: {path} was saved by a trainer without "
                              f"{flag}, this one has it: resume with the settings of that run")
+    if "lr_decay_step" in arrays and not trainer.lr_schedules:
+        raise ValueError(f"GANTrainer.load_checkpoint: {path} was saved by a trainer with "
+                         f"lr_decay_steps, this one has none: resume with the settings of that "
+                         f"run")
     if trainer.g_average is not None:
         trainer.g_average.model.load_state_dict(part("g_average"))
         trainer.g_average.updates = int(arrays["g_average_updates"])
