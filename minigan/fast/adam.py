@@ -12,13 +12,14 @@ the same (tests/test_fast.py compares them bit for bit).
 When. Every parameter has a gradient, all share one device and dtype, and all have taken the
 same number of steps (the usual case). Otherwise Adam.step() takes the plain loop.
 
-The flush. A weight whose gradient stays exactly 0 (a dead ReLU unit's) has m shrink by b1 per
-step, into float32's subnormal range (below 1.2e-38) within ~800 steps, and through it in
-23 / log2(1 / b1) more (150 for b1 = 0.9). x86 CPUs compute on subnormals many times slower
-than on normal numbers (benchmarks/results/fast_paths.md has the measurements). Such an m moves
-its weight by ~lr 1e-38 / eps, nothing; so every FLUSH_EVERY steps, this path sets it (and v)
-to 0. Not every step: the check is five passes over the state, a cost for big networks. GPUs
-handle subnormals at full speed: there it would only add kernel launches.
+The flush. A weight whose gradient stays exactly 0 (a dead ReLU unit's) has m shrink by b1 and
+v by b2 per step, into float32's subnormal range (below 1.2e-38), where they then stay for
+23 / log2(1 / b) steps: 151 for m at b1 = 0.9, some 16 000 for v at b2 = 0.999. Many x86 CPUs
+compute on subnormals through a slow path (how slow depends on the CPU: benchmarks/results/
+fast_paths.md measures it). Such an m moves its weight by ~lr 1e-38 / eps, nothing; so every
+FLUSH_EVERY steps, this path sets subnormal m and v to 0. Not every step: the check is five
+passes over the state, a cost for big networks. GPUs handle subnormals at full speed: there it
+would only add kernel launches.
 """
 import itertools
 import math

@@ -224,9 +224,9 @@ class GANTrainer:
 class StepValues:
     """A step's results as values: each Tensor detached from its graph (the same array, no
     creator). Holding a result must not hold the step's graph alive, and with it every array
-    the step's Functions saved, while the next step runs: the next step's arrays would then be
-    fresh memory rather than the blocks just freed, which is slow (benchmarks/results/
-    fast_paths.md)."""
+    the step's Functions saved, while the next step runs: the next step's arrays would then come
+    from fresh memory rather than the blocks just freed, which costs memory and, in a young
+    process, time (benchmarks/results/fast_paths.md, row 4)."""
 
     def __post_init__(self):
         for name in self.__dataclass_fields__:
