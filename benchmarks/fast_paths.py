@@ -25,6 +25,9 @@ The rows:
   4. A step's results as values: W2's trainer.train_step(data, 512) in a loop that holds the
      returned results until the next step returns, with StepValues detaching them (the
      default) against StepValues.__post_init__ patched to do nothing (the graphs are kept).
+  5. malloc keeps the memory a step frees (minigan/fast/memory.py): W3's training step, with
+     the settings GANTrainer applies on the CPU against malloc's defaults, each block in a
+     fresh process (the settings last a process), with the page faults per step.
 
 How. Each comparison runs in this one process: both variants are warmed up, each gets as many
 calls per block as fill --block seconds, then the blocks alternate A, B, B, A, A, B, ... for
@@ -71,6 +74,8 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -289,6 +294,54 @@ def step_values_row(args, device):
                     Variant("values (StepValues detaches, the default)", user_loop))]
 
 
+MEMORY_WORKER = r"""
+import importlib.util, json, os, resource, sys, time
+root, workload, steps, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "keep"
+sys.path.insert(0, root)
+from minigan.fast import memory
+if not keep:
+    memory._applied = False        # as if already decided: the trainer leaves malloc as it is
+spec = importlib.util.spec_from_file_location("speed", os.path.join(root, "benchmarks", "speed.py"))
+speed = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(speed)
+engine = speed.MiniganEngine(workload, "cpu", 1, {})
+engine.steps(max(2, steps // 4))
+faults, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+engine.steps(steps)
+seconds = (time.perf_counter() - t0) / steps
+faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / steps
+print(json.dumps([seconds, faults]))
+"""
+
+
+def memory_row(args, device):
+    """5. W3's training step in fresh processes (malloc's settings last a process): with
+    fast/memory.py's settings (what GANTrainer does on the CPU) against malloc's defaults."""
+    workload, steps = ("W2", 4) if args.quick else ("W3", 10)
+    env = dict(os.environ, **{var: str(args.threads) for var in THREAD_VARS})
+    blocks, faults = ([], []), ([], [])
+    for r in range(max(2, args.repeats // 3)):
+        for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+            mode = ("default", "keep")[i]
+            run = subprocess.run([sys.executable, "-c", MEMORY_WORKER, ROOT, workload,
+                                  str(steps), mode], env=env, capture_output=True, text=True,
+                                 check=True)
+            seconds, per_step = json.loads(run.stdout)
+            blocks[i].append(seconds)
+            faults[i].append(per_step)
+    ratios = [tb / ta for ta, tb in zip(*blocks)]
+    m = speed.WORKLOADS[workload]["batch"]
+    return [{"row": "5", "device": device,
+             "what": f"{workload} train_step (m={m}) in a fresh process, per step; page faults "
+                     f"per step {statistics.median(faults[0]):,.0f} against "
+                     f"{statistics.median(faults[1]):,.0f}",
+             "a": "malloc's defaults", "b": "keep_freed_memory() (GANTrainer's, the default)",
+             "calls_per_block": [steps, steps], "a_blocks": blocks[0], "b_blocks": blocks[1],
+             "a_faults": faults[0], "b_faults": faults[1],
+             "a_time": speed._spread(blocks[0]), "b_time": speed._spread(blocks[1]),
+             "ratio": speed._spread(ratios)}]
+
+
 def all_rows(args, log):
     """Every row, on the CPU and, with --device gpu, on the GPU (the flush rows: CPU only)."""
     devices = ["cpu"] + (["gpu"] if args.device == "gpu" else [])
@@ -296,7 +349,8 @@ def all_rows(args, log):
             ("2a. subnormal arithmetic", subnormal_arithmetic_row, devices),
             ("2b, 2c. the subnormal flush, end to end", flush_rows, ["cpu"]),
             ("3. col2im, plain vs grouped", col2im_rows, devices),
-            ("4. a step's results as values", step_values_row, devices)]
+            ("4. a step's results as values", step_values_row, devices),
+            ("5. malloc keeps freed memory", memory_row, ["cpu"])]
     records = []
     for title, row, on in plan:
         for device in on:
@@ -394,6 +448,12 @@ def footer(args):
         "come from fresh memory rather than the blocks just freed; StepValues detaches them "
         "(the variant 'graphs kept' patches its __post_init__ to do nothing, for the timing "
         "only).",
+        "5. NumPy takes each array's memory from malloc; glibc's malloc gives large freed "
+        "blocks back to the system, and a step that allocates them again gets fresh pages, "
+        "each a page fault (the kernel zeroes it) on its first write. minigan/fast/memory.py "
+        "fixes malloc's mmap and trim thresholds so that the next step reuses the memory; "
+        "GANTrainer applies it when it trains on the CPU. Each block is a fresh process (the "
+        "settings cannot be undone within one), warmed up, then timed.",
     ]
 
 

@@ -8,6 +8,9 @@ first; come here to see what a production engine does about the cost of many sma
   ``Adam.update_one`` in optim.py), and the flush of subnormal moments on the CPU.
 - col2im.py: col2im on the GPU, a whole group of kernel offsets per addition (the plain rule:
   ``col2im`` in functions/convolution.py, one addition per offset).
+- memory.py: glibc's malloc keeps the memory one training step frees for the next, instead of
+  returning it to the system and taking fresh pages back (no rule changes: the same
+  computation, on reused memory).
 
 What each saves, measured on the project's machines, is in benchmarks/results/fast_paths.md.
 """

@@ -20,6 +20,7 @@ prints and watches is in monitor.py and collapse.py; the input checks are in che
 """
 import dataclasses
 
+from ..fast.memory import keep_freed_memory
 from ..functions import softmax_cross_entropy
 from ..optim import Adam
 from ..random import Random
@@ -75,6 +76,8 @@ class GANTrainer:
             LinearDecay(self.g_optimizer, lr_decay_steps),
             LinearDecay(self.d_optimizer, lr_decay_steps)]
         self.g_average = None if g_average is None else WeightAverage(generator, g_average)
+        if self.device == "cpu":
+            keep_freed_memory()     # each step reuses the last one's memory (fast/memory.py)
 
     # --- Algorithm 1 ---------------------------------------------------------------------------
     def train_step(self, data, m, labels=None):
