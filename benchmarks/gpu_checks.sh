@@ -7,7 +7,8 @@
 # 1. the GPU half of the test suite (every test that takes `device`, on CuPy), the tracer, a short
 #    2-D run and a short DCGAN run, side by side (they are not timed against anything);
 # 2. then, alone on the GPU, benchmarks/speed.py --device gpu (minigan on CuPy vs PyTorch CUDA,
-#    with the kernels each launches per step) and a cProfile of minigan's DCGAN step;
+#    with the kernels each launches per step), a cProfile of minigan's DCGAN step, and
+#    benchmarks/fast_paths.py --device gpu --quick (each fast path against its plain rule);
 # 3. then one full 60 000-image AC-GAN epoch on synthetic data, timed.
 # About 5 minutes on an H200 machine (pytest-xdist and pytest-timeout must be installed).
 # Logs and the speed table land in $OUT (default runs/gpu_checks). Each part has its own time
@@ -44,6 +45,7 @@ t0=$(date +%s)
 timeout 200 $PY benchmarks/speed.py --device gpu --out "$OUT" 2>&1 | tee "$OUT/speed.log" | tail -n 30
 timeout 60 $PY benchmarks/speed.py --device gpu --profile --engines minigan --workloads W3 \
     --profile-steps 20 >"$OUT/profile.log" 2>&1
+timeout 120 $PY benchmarks/fast_paths.py --device gpu --quick --out "$OUT" 2>&1 | tail -n 20
 echo "part 2 took $(( $(date +%s) - t0 )) s"
 
 echo "== 3. one 60 000-image AC-GAN epoch (synthetic data) on the GPU"
