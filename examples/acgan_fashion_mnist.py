@@ -10,7 +10,7 @@ random classes, target "real" and those classes, through a D that does not chang
 --sample-every epochs (10 by default) it saves a grid with one named row per class, the
 generator and a full checkpoint. The networks are in minigan/gan/acgan.py.
 """
-from image_gan_common import load_images, main_guard, parse_args, run
+from image_gan_common import claim_output, load_images, main_guard, parse_args, run
 
 import minigan
 from minigan.gan import ACGANDiscriminator, ACGANGenerator, GANTrainer
@@ -18,17 +18,19 @@ from minigan.optim import Adam
 
 
 def main(argv=None):
-    args = parse_args(__doc__.split("\n")[0], "fashion", argv)
+    args, parser = parse_args("acgan_fashion_mnist.py", __doc__.split("\n")[0], "fashion", argv)
+    name = "acgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "fashion")
+    out = claim_output(parser, args, name)
     images, labels, names, size = load_images(args)
     minigan.manual_seed(args.seed)
-    width = args.width or (32 if size == 28 else 8)    # 32: the tutorial's channel counts
+    # 32: the tutorial's channel counts; 8 for the 8x8 digits
+    width = args.width if args.width is not None else (32 if size == 28 else 8)
     G = ACGANGenerator(latent_dim=100, num_classes=10, image_size=size, width=width)
     D = ACGANDiscriminator(num_classes=10, image_size=size, width=width)
     G, D = G.to(args.device), D.to(args.device)
     trainer = GANTrainer(G, D, Adam(G.parameters(), args.lr), Adam(D.parameters(), args.lr),
                          d_update="split", generator_loss="non-saturating", seed=args.seed)
-    name = "acgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "fashion")
-    return run(args, name, trainer, images, labels, names, conditional=True)
+    return run(args, out, name, trainer, images, labels, names, conditional=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Every --sample-every epochs and at the end it saves an 8x8 grid of samples from 
 points, generator.npz and a full checkpoint.npz (resume with --resume); then curves.png.
 The networks are in minigan/gan/dcgan.py (for 28x28, the speed benchmark's W3 pair).
 """
-from image_gan_common import load_images, main_guard, parse_args, run
+from image_gan_common import claim_output, load_images, main_guard, parse_args, run
 
 import minigan
 from minigan.gan import DCGANDiscriminator, DCGANGenerator, GANTrainer
@@ -15,18 +15,20 @@ from minigan.optim import Adam
 
 
 def main(argv=None):
-    args = parse_args(__doc__.split("\n")[0], "mnist", argv)
+    args, parser = parse_args("dcgan_mnist.py", __doc__.split("\n")[0], "mnist", argv)
+    name = "dcgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "mnist")
+    out = claim_output(parser, args, name)
     images, labels, names, size = load_images(args)
     minigan.manual_seed(args.seed)
-    width = args.width or (64 if size == 28 else 32)  # 64: DCGAN's 28x28 pair; 32 for 8x8
+    # 64: DCGAN's 28x28 pair; 32 for the 8x8 digits
+    width = args.width if args.width is not None else (64 if size == 28 else 32)
     G = DCGANGenerator(latent_dim=100, image_size=size, width=width).to(args.device)
     D = DCGANDiscriminator(image_size=size, width=width).to(args.device)
     # Algorithm 1 as written: each D update sees m real and m generated images (two passes,
     # so BatchNorm normalises each batch on its own); non-saturating G loss; DCGAN's Adam.
     trainer = GANTrainer(G, D, Adam(G.parameters(), args.lr), Adam(D.parameters(), args.lr),
                          d_update="joint", generator_loss="non-saturating", seed=args.seed)
-    name = "dcgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "mnist")
-    return run(args, name, trainer, images, labels, names, conditional=False)
+    return run(args, out, name, trainer, images, labels, names, conditional=False)
 
 
 if __name__ == "__main__":

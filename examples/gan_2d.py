@@ -13,8 +13,6 @@ Writes to --out (default runs/gan_2d_<data>):
     history.csv     every step's losses and D outputs
     run.json        the settings, the networks' sizes and the final quality figures
 """
-import argparse
-import json
 import os
 import sys
 import time
@@ -22,48 +20,49 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigan  # noqa: E402
+from minigan import cli  # noqa: E402
 from minigan.data import DATASETS, make_2d  # noqa: E402
 from minigan.gan import GENERATOR_LOSSES, Discriminator, GANTrainer, Generator  # noqa: E402
-from minigan.io import atomic_write  # noqa: E402
 from minigan.metrics import distance_to_sine, mode_metrics, sine_coverage  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 from minigan.plots import plot_history, plot_snapshots  # noqa: E402
 
 
-def sizes(text):
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths, got {text!r}")
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = cli.parser("gan_2d.py", __doc__.split("\n")[0])
     p.add_argument("--data", choices=DATASETS, default="sine",
                    help="sine: y = sin x on [0, 2 pi]; ring: 8 Gaussians (std 0.01) on the unit "
                         "circle; grid: 25 Gaussians (std 0.05) at {-4..4}^2 (PacGAN's benchmarks)")
     p.add_argument("--device", choices=("cpu", "gpu"),
                    default=os.environ.get("MINIGAN_DEVICE", "cpu"))
-    p.add_argument("--n", type=int, default=1024, help="training set size N")
-    p.add_argument("--epochs", type=int, default=1000,
+    p.add_argument("--n", type=cli.positive_int, default=1024, help="training set size N")
+    p.add_argument("--epochs", type=cli.positive_int, default=1000,
                    help="steps = floor(N / batch size) * epochs")
-    p.add_argument("--batch-size", type=int, default=32, help="m in Algorithm 1")
-    p.add_argument("--k", type=int, default=1, help="discriminator updates per step")
+    p.add_argument("--batch-size", type=cli.positive_int, default=32, help="m in Algorithm 1")
+    p.add_argument("--k", type=cli.positive_int, default=1, help="discriminator updates per step")
     p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating",
                    help="generator loss: -log D(G(z)), or the paper's log(1 - D(G(z)))")
-    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (both networks)")
+    p.add_argument("--lr", type=cli.positive_float, default=2e-4,
+                   help="Adam learning rate (both networks)")
     p.add_argument("--lr-decay", action="store_true",
                    help="decay both learning rates linearly to 0 over the run")
-    p.add_argument("--g-average", type=float, default=None, metavar="DECAY",
+    p.add_argument("--g-average", type=cli.fraction, default=None, metavar="DECAY",
                    help="sample from an exponential moving average of G's weights with this "
                         "decay, e.g. 0.999, instead of the last iterate")
-    p.add_argument("--g-hidden", type=sizes, default=(64, 64), help="generator hidden widths")
-    p.add_argument("--d-hidden", type=sizes, default=(128, 128),
+    p.add_argument("--g-hidden", type=cli.layer_widths, default=(64, 64),
+                   help="generator hidden widths")
+    p.add_argument("--d-hidden", type=cli.layer_widths, default=(128, 128),
                    help="discriminator hidden widths")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default runs/gan_2d_<data>)")
-    return p.parse_args(argv)
+    p.add_argument("--seed", type=cli.non_negative_int, default=0)
+    p.add_argument("--out", default=None, help="output folder (default: runs/gan_2d_<data>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its files are removed first)")
+    args = p.parse_args(argv)
+    if args.batch_size > args.n:
+        p.error(f"--batch-size {args.batch_size} is larger than the data set (--n {args.n})")
+    args.out = args.out if args.out is not None else os.path.join("runs", f"gan_2d_{args.data}")
+    cli.claim_run_folder(p, args.out, overwrite=args.overwrite)
+    return args
 
 
 def quality(name, samples, data):
@@ -80,7 +79,7 @@ def quality(name, samples, data):
 
 def main(argv=None):
     args = parse_args(argv)
-    out = args.out or os.path.join("runs", f"gan_2d_{args.data}")
+    out = args.out
     minigan.manual_seed(args.seed)                     # the networks' initial weights
     data = make_2d(args.data, args.n, seed=args.seed, device=args.device)
     G = Generator(latent_dim=2, data_dim=2, hidden=args.g_hidden).to(args.device)
@@ -108,8 +107,12 @@ def main(argv=None):
                               sampler.sample_with(fixed_z)))
 
     t0 = time.perf_counter()
-    history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
-                            checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10))
+    try:
+        history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
+                                checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10))
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"at step {trainer.steps_done} of {steps}; {out}/ holds the last "
+                                f"checkpoint (no figures were drawn)") from None
     seconds = time.perf_counter() - t0
 
     title = f"{args.data}, {args.loss} loss, k={args.k}"
@@ -120,15 +123,11 @@ def main(argv=None):
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items()}
     record = {"args": settings, "steps": steps,
               "seconds": round(seconds, 2), "quality": figures}
-    atomic_write(os.path.join(out, "run.json"),
-                 lambda f: f.write(json.dumps(record, indent=2).encode()))
+    cli.write_json(os.path.join(out, "run.json"), record)
     print(f"done in {seconds:.1f} s ({1e3 * seconds / steps:.2f} ms/step). Quality on 2500 samples:")
     print("  " + line)
     return record
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, TypeError, minigan.DeviceError) as error:   # bad settings: say which
-        sys.exit(f"gan_2d.py: error: {error}")
+    cli.run(main, "gan_2d.py")

@@ -3,8 +3,6 @@
 dcgan_mnist.py and acgan_fashion_mnist.py differ only in their networks and training recipe;
 everything else is here, so each example reads as "which G, which D, which loop settings".
 """
-import argparse
-import json
 import os
 import sys
 import time
@@ -12,44 +10,59 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigan  # noqa: E402
+from minigan import cli  # noqa: E402
 from minigan import images as image_data  # noqa: E402
-from minigan.io import atomic_write  # noqa: E402
 from minigan.plots import plot_history, plot_image_grid  # noqa: E402
 from minigan.tensor import Tensor  # noqa: E402
 
 
-def parse_args(description, kind, argv=None, epochs=100, batch_size=64):
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64):
+    p = cli.parser(prog, description)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--data", default=os.path.join("data", kind),
                         help=f"folder with the {kind} IDX files (train-images-idx3-ubyte.gz...)")
     source.add_argument("--digits", action="store_true",
                         help="use scikit-learn's 8x8 digits instead (offline, 1797 images)")
-    source.add_argument("--synthetic", type=int, metavar="N",
+    source.add_argument("--synthetic", type=cli.positive_int, metavar="N",
                         help="N random 28x28 images with random labels: for timing only")
     p.add_argument("--download", action="store_true",
                    help="download the IDX files into --data first (digests are checked)")
-    p.add_argument("--subset", type=int, metavar="N", help="train on a random N images only")
+    p.add_argument("--subset", type=cli.positive_int, metavar="N",
+                   help="train on a random N images only")
     p.add_argument("--device", choices=("cpu", "gpu"),
                    default=os.environ.get("MINIGAN_DEVICE", "cpu"))
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate, betas (0.5, 0.999)")
-    p.add_argument("--width", type=int, default=None,
+    p.add_argument("--epochs", type=cli.positive_int, default=epochs)
+    p.add_argument("--batch-size", type=cli.positive_int, default=batch_size)
+    p.add_argument("--lr", type=cli.positive_float, default=2e-4,
+                   help="Adam learning rate, betas (0.5, 0.999)")
+    p.add_argument("--width", type=cli.positive_int, default=None,
                    help="channel width of both networks (default: the paper's for 28x28 images, "
                         "a smaller one for 8x8)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sample-every", type=int, default=10, metavar="EPOCHS",
+    p.add_argument("--seed", type=cli.non_negative_int, default=0)
+    p.add_argument("--sample-every", type=cli.positive_int, default=10, metavar="EPOCHS",
                    help="save an image grid, the generator and a full checkpoint this often")
-    p.add_argument("--log-every", type=int, default=None, metavar="STEPS",
+    p.add_argument("--log-every", type=cli.positive_int, default=None, metavar="STEPS",
                    help="steps between log lines (default: about 20 per run)")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue from a checkpoint.npz written by an earlier run")
-    p.add_argument("--out", default=None, help="output folder")
+    p.add_argument("--out", default=None, help=f"output folder (default: runs/{kind}_<data>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its files are removed first)")
     args = p.parse_args(argv)
+    if args.synthetic is not None and args.synthetic * 28 * 28 * 4 > 8 * 2 ** 30:
+        p.error(f"--synthetic {args.synthetic}: {args.synthetic * 28 * 28 * 4 / 2 ** 30:.0f} GiB "
+                f"of images; at most {8 * 2 ** 30 // (28 * 28 * 4):,} images (8 GiB)")
+    if args.resume is not None and not os.path.isfile(args.resume):
+        p.error(f"--resume {args.resume}: no such file")
     args.kind = kind
-    return args
+    return args, p
+
+
+def claim_output(parser, args, name):
+    """The run's folder (--out, or runs/<name>): checked and claimed before training starts."""
+    out = args.out if args.out is not None else os.path.join("runs", name)
+    cli.claim_run_folder(parser, out, resume=args.resume, overwrite=args.overwrite)
+    return out
 
 
 def load_images(args):
@@ -66,23 +79,25 @@ def load_images(args):
             image_data.download_mnist(args.data, kind=args.kind)
         x, y = image_data.load_mnist(args.data, "train", kind=args.kind, device=args.device)
         names = image_data.FASHION_CLASSES if args.kind == "fashion" else image_data.DIGIT_CLASSES
-    if args.subset:
-        if not 0 < args.subset <= len(x):
-            raise ValueError(f"--subset must be in 1..{len(x)}, got {args.subset}")
+    if args.subset is not None:
+        if args.subset > len(x):
+            raise ValueError(f"--subset must be at most the {len(x)} images, got {args.subset}")
         rng = minigan.Random(args.seed, args.device)
         keep = rng.xp.argsort(rng.uniform((len(x),), dtype="float64"))[:args.subset]
         x, y = x[keep], y[keep]
     return x, y, names, x.shape[-1]
 
 
-def run(args, name, trainer, images, labels, class_names, conditional):
+def run(args, out, name, trainer, images, labels, class_names, conditional):
     """Train, saving an image grid, the generator and a full checkpoint every --sample-every
     epochs and at the end; then the loss curves and run.json. Returns the run's record."""
-    out = args.out or os.path.join("runs", name)
     G = trainer.G
     start_epoch = 1
     if args.resume:
         start_epoch = trainer.load_checkpoint(args.resume) + 1
+        if start_epoch > args.epochs:
+            raise ValueError(f"--resume {args.resume} is at epoch {start_epoch - 1} already: "
+                             f"give --epochs larger than that to train more")
         print(f"resumed from {args.resume}: epoch {start_epoch - 1} done, "
               f"step {trainer.steps_done}")
     steps = (len(images) // args.batch_size) * (args.epochs - start_epoch + 1)
@@ -107,18 +122,24 @@ def run(args, name, trainer, images, labels, class_names, conditional):
                             row_labels, title=f"{name}, epoch {epoch}")
 
     t0 = time.perf_counter()
-    trainer.train(images, args.epochs, args.batch_size, labels=labels if conditional else None,
-                  log_every=args.log_every or max(1, steps // 20), on_epoch=save_grid,
-                  checkpoint_dir=out, checkpoint_every=args.sample_every,
-                  start_epoch=start_epoch, progress=True)
+    log_every = args.log_every if args.log_every is not None else max(1, steps // 20)
+    try:
+        trainer.train(images, args.epochs, args.batch_size, labels=labels if conditional else None,
+                      log_every=log_every, on_epoch=save_grid, checkpoint_dir=out,
+                      checkpoint_every=args.sample_every, start_epoch=start_epoch, progress=True)
+    except KeyboardInterrupt:
+        checkpoint = os.path.join(out, "checkpoint.npz")
+        raise KeyboardInterrupt(
+            f"at step {trainer.steps_done}; resume with --resume {checkpoint}" if
+            os.path.exists(checkpoint) else f"at step {trainer.steps_done}, before the first "
+            f"checkpoint (epoch {args.sample_every})") from None
     seconds = time.perf_counter() - t0
     plot_history(trainer.history, os.path.join(out, "curves.png"), title=name)
     epochs_run = args.epochs - start_epoch + 1
     record = {"args": vars(args), "steps": steps, "seconds": round(seconds, 1),
               "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
               "ms_per_step": round(1e3 * seconds / max(steps, 1), 2)}
-    atomic_write(os.path.join(out, "run.json"),
-                 lambda f: f.write(json.dumps(record, indent=2).encode()))
+    cli.write_json(os.path.join(out, "run.json"), record)
     print(f"done: {seconds:.1f} s, {record['seconds_per_epoch']} s/epoch, "
           f"{record['ms_per_step']} ms/step. Grids, generator.npz, checkpoint.npz and curves.png "
           f"are in {out}/; sample with: python -m minigan.sample {out}/generator.npz")
@@ -126,8 +147,5 @@ def run(args, name, trainer, images, labels, class_names, conditional):
 
 
 def main_guard(main):
-    """Run main(), turning bad settings and missing files into one clear line."""
-    try:
-        main()
-    except (ValueError, TypeError, OSError, ImportError, minigan.DeviceError) as error:
-        sys.exit(f"{os.path.basename(sys.argv[0])}: error: {error}")
+    """Run main() as a command: bad settings, missing files and Ctrl-C give one clear line."""
+    cli.run(main, os.path.basename(sys.argv[0]))

@@ -19,7 +19,7 @@ On a mismatch it raises GradientCheckError naming the input, the element, and bo
 """
 from .backend import get_array_module
 from .random import Random
-from .tensor import Tensor, no_grad
+from .tensor import no_grad
 
 
 class GradientCheckError(AssertionError):

@@ -30,17 +30,20 @@ def _save(fig, path):
 
 
 def plot_snapshots(real, snapshots, path, title=None):
-    """One panel per (label, samples) pair: generated samples (orange) over real ones (blue)."""
-    real = _host(real)
+    """One panel per (label, samples) pair: generated samples (orange) over real ones (blue);
+    real may be None (samples alone, e.g. from a saved generator)."""
+    real = None if real is None else _host(real)
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False, sharex=True, sharey=True)
     for ax, (label, samples) in zip(axes[0], snapshots):
         fake = _host(samples)
-        ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.3, color="tab:blue", label="real")
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.3, color="tab:blue", label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.5, color="tab:orange", label="generated")
         ax.set_title(label, fontsize=10)
-    lo = real.min(axis=0) - 0.5
-    hi = real.max(axis=0) + 0.5
+    framed = real if real is not None else _host(snapshots[-1][1])
+    lo = framed.min(axis=0) - 0.5
+    hi = framed.max(axis=0) + 0.5
     axes[0][0].set_xlim(lo[0], hi[0])
     axes[0][0].set_ylim(lo[1], hi[1])
     axes[0][0].legend(loc="lower left", fontsize=8, markerscale=3)

@@ -6,11 +6,10 @@
 The file holds the generator's class and sizes beside its weights (Module.save), so nothing else
 is needed. Sampling runs in eval mode: BatchNorm uses its running statistics.
 """
-import argparse
-import sys
+import os
 
-from . import backend
-from .gan import load_model
+from . import backend, cli
+from .gan import GeneratorBase, load_model
 from .io import save_array
 from .plots import plot_image_grid, plot_snapshots
 from .random import Random
@@ -21,6 +20,9 @@ def sample(path, n, label=None, seed=0, device="cpu"):
     """n samples (a Tensor on `device`) from the generator saved at `path`; for a conditional
     generator, all of class `label` (random classes when label is None)."""
     G = load_model(path, device)
+    if not isinstance(G, GeneratorBase):
+        raise ValueError(f"{path} holds a {type(G).__name__}, not a generator: give the "
+                         f"generator.npz of a run")
     rng = Random(seed, device)
     labels = None
     if G.num_classes:
@@ -36,25 +38,37 @@ def sample(path, n, label=None, seed=0, device="cpu"):
     return G.sample(n, rng, labels=labels)
 
 
+OUTPUTS = (".png", ".pdf", ".svg", ".jpg", ".npy")    # an image grid, or the samples' array
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m minigan.sample", description=__doc__.split("\n")[0])
+    """The command line; errors give one line ("minigan.sample: error: ...")."""
+    return cli.run(_main, "python -m minigan.sample", argv)
+
+
+def _main(argv):
+    p = cli.parser("python -m minigan.sample", __doc__.split("\n")[0])
     p.add_argument("generator", help="a generator.npz written by training")
-    p.add_argument("--n", type=int, default=64, help="how many samples")
-    p.add_argument("--label", type=int, default=None, help="class to draw (conditional G)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=cli.positive_int, default=64, help="how many samples")
+    p.add_argument("--label", type=cli.non_negative_int, default=None,
+                   help="class to draw (conditional G)")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0)
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    p.add_argument("--out", default="samples.png", help="image grid (.png) or array file (.npy)")
+    p.add_argument("--out", default="samples.png",
+                   help=f"image grid or 2-D scatter plot, or array file: one of {OUTPUTS}")
     args = p.parse_args(argv)
-    try:
-        samples = sample(args.generator, args.n, args.label, args.seed, args.device)
-    except (OSError, ValueError, KeyError) as error:
-        sys.exit(f"minigan.sample: error: {error}")
-    if args.out.endswith(".npy"):
+    if not os.path.isfile(args.generator):
+        p.error(f"{args.generator}: no such file")
+    if os.path.isdir(args.out) or os.path.splitext(args.out)[1].lower() not in OUTPUTS:
+        p.error(f"--out {args.out}: expected a file name ending in one of {OUTPUTS}")
+    cli.check_writable(p, "--out", os.path.dirname(os.path.abspath(args.out)))
+    samples = sample(args.generator, args.n, args.label, args.seed, args.device)
+    if args.out.lower().endswith(".npy"):
         save_array(args.out, samples.numpy())
     elif samples.ndim == 4:
         plot_image_grid(samples, args.out, columns=min(args.n, 8))
     else:
-        plot_snapshots(samples, [("samples", samples)], args.out)
+        plot_snapshots(None, [(f"{args.n} samples", samples)], args.out)
     print(f"{args.n} samples of shape {samples.shape[1:]} written to {args.out}")
 
 

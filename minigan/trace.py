@@ -12,15 +12,14 @@ parameter's name for parameters), its shape, its values and the norm of its comp
 Around the tables, the checks that answer "does the G step update D?" and "why detach?" with
 numbers. Training never imports this module.
 """
-import argparse
 import math
-import sys
+import os
 
 # Host-side only: every array is copied to the host (backend.to_numpy, in _host) before these
 # summaries, so NumPy here never sees a device array and the trace reads the same on CPU and GPU.
 import numpy as np
 
-from . import backend
+from . import backend, cli
 from .data import DATASETS, make_2d
 from .functions import stable_sigmoid
 from .gan import Discriminator, GANTrainer, Generator
@@ -504,27 +503,31 @@ def default_trainer(data="sine", loss="non-saturating", k=1, seed=0, device="cpu
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m minigan.trace",
-                                description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """The command line; errors give one line ("minigan.trace: error: ...")."""
+    return cli.run(_main, "python -m minigan.trace", argv)
+
+
+def _main(argv):
+    p = cli.parser("python -m minigan.trace", __doc__.split("\n")[0])
     p.add_argument("--data", choices=DATASETS, default="sine")
     p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating")
-    p.add_argument("--k", type=int, default=1, help="D updates (the first printed in full)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=cli.positive_int, default=1,
+                   help="D updates (the first printed in full)")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0)
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--checkpoint", default=None,
                    help="a checkpoint.npz from examples/gan_2d.py (default networks) to trace")
-    p.add_argument("--batch-size", type=int, default=8, help="m, small to keep the trace short")
+    p.add_argument("--batch-size", type=cli.positive_int, default=8,
+                   help="m, small to keep the trace short")
     p.add_argument("--dot", default=None, help="write the G step's graph here (Graphviz text)")
-    p.add_argument("--max-lines", type=int, default=None, help="at most this many rows per table")
+    p.add_argument("--max-lines", type=cli.positive_int, default=None,
+                   help="at most this many rows per table")
     args = p.parse_args(argv)
-    try:
-        trainer, points = default_trainer(args.data, args.loss, args.k, args.seed, args.device,
-                                          args.checkpoint)
-        return trace_step(trainer, points, args.batch_size, max_lines=args.max_lines,
-                          dot=args.dot)
-    except (OSError, ValueError, KeyError, TypeError, backend.DeviceError) as error:
-        sys.exit(f"minigan.trace: error: {error}")
+    if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
+        p.error(f"--checkpoint {args.checkpoint}: no such file")
+    trainer, points = default_trainer(args.data, args.loss, args.k, args.seed, args.device,
+                                      args.checkpoint)
+    return trace_step(trainer, points, args.batch_size, max_lines=args.max_lines, dot=args.dot)
 
 
 if __name__ == "__main__":
