@@ -32,9 +32,9 @@ tests=$!
 (
     timeout 60 $PY -m minigan.trace --device gpu --max-lines 12
     echo "== gan_2d sine, 100 epochs, on the GPU"
-    timeout 90 $PY examples/gan_2d.py --device gpu --epochs 100 --out runs/gpu_gan_2d
+    timeout 90 $PY examples/gan_2d.py --device gpu --epochs 100 --out runs/gpu_gan_2d --overwrite
     echo "== dcgan digits, 5 epochs, on the GPU"
-    timeout 90 $PY examples/dcgan_mnist.py --digits --epochs 5 --device gpu --out runs/gpu_dcgan
+    timeout 90 $PY examples/dcgan_mnist.py --digits --epochs 5 --device gpu --out runs/gpu_dcgan --overwrite
 ) >"$OUT/examples.log" 2>&1
 wait $tests; echo "tests exit $?"
 tail -n 25 "$OUT/tests.log"
@@ -51,7 +51,7 @@ echo "part 2 took $(( $(date +%s) - t0 )) s"
 echo "== 3. one 60 000-image AC-GAN epoch (synthetic data) on the GPU"
 t0=$(date +%s)
 timeout 90 $PY examples/acgan_fashion_mnist.py --synthetic 60000 --epochs 1 --device gpu \
-    --out runs/gpu_acgan 2>&1 | tail -n 8
+    --out runs/gpu_acgan --overwrite 2>&1 | tail -n 8
 echo "part 3 took $(( $(date +%s) - t0 )) s"
 cp runs/gpu_gan_2d/samples.png "$OUT/gan_2d_samples.png" 2>/dev/null
 tail -n 40 "$OUT/examples.log"
