@@ -27,17 +27,20 @@ class DeviceError(RuntimeError):
 
 _cupy = None          # the cupy module once imported successfully
 _cupy_error = None    # why importing/using cupy failed, for the error message
+# The array classes, for one isinstance() where every op and gradient passes (tensor.py).
+array_types = (numpy.ndarray,)
 
 
 def _load_cupy():
     """Import CuPy lazily: a CPU user never pays for (or needs) it."""
-    global _cupy, _cupy_error
+    global _cupy, _cupy_error, array_types
     if _cupy is None and _cupy_error is None:
         try:
             import cupy
             if cupy.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("CuPy found no CUDA device")
             _cupy = cupy
+            array_types = (numpy.ndarray, cupy.ndarray)
         except Exception as exc:  # ImportError, CUDA driver errors, no device...
             _cupy_error = f"{type(exc).__name__}: {exc}"
     return _cupy
@@ -139,5 +142,11 @@ def to_numpy(array):
 
 
 def is_array(value):
-    return isinstance(value, numpy.ndarray) or (
-        _cupy is not None and isinstance(value, _cupy.ndarray))
+    return isinstance(value, array_types)
+
+
+def is_scalar(value):
+    """A NumPy scalar (numpy.float32(0.5), numpy.float64...): what NumPy's operations return for
+    0-d arrays, in place of a 0-d array. It has a dtype but is not an array: no in-place update,
+    no out=. CuPy always returns arrays. to_numpy(value) makes it a 0-d array of its dtype."""
+    return isinstance(value, numpy.generic)

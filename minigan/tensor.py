@@ -41,6 +41,8 @@ class Tensor:
     version = 0     # the program's version at this tensor's last in-place update (inplace.py)
 
     def __init__(self, data, requires_grad=False, name=None):
+        if not isinstance(data, backend.array_types):     # e.g. a Function's 0-d result
+            data = _array_of_scalar(data, name)
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: only floating "
                             f"point tensors can require gradients, got dtype {data.dtype}")
@@ -63,14 +65,16 @@ class Tensor:
         grads = {id(self): self._initial_gradient(grad)}
         pending_uses = _count_uses(self)          # how many gradients each tensor will receive
         ready = [self]
-        hook = _backward_hook
+        hook, array_types = _backward_hook, backend.array_types
         while ready:
             t = ready.pop()
             gy = grads.pop(id(t))
+            if not isinstance(gy, array_types):   # the gradient of a 0-d tensor (_as_array)
+                gy = backend.to_numpy(gy)
             if hook is not None:
                 hook(t, gy)                       # the tracer's one way in (minigan/trace.py)
-            if t.creator is None:
-                t.grad = gy if t.grad is None else t.grad + gy    # a leaf: accumulate
+            if t.creator is None:                 # a leaf: accumulate
+                t.grad = gy if t.grad is None else _as_array(t.grad + gy)
                 continue
             for x, gx in _input_gradients(t.creator, gy):
                 key = id(x)
@@ -227,7 +231,8 @@ class Tensor:
 class Function:
     """One differentiable operation. Subclasses define
 
-    - ``forward(*arrays) -> array``: the computation on raw arrays (NumPy or CuPy);
+    - ``forward(*arrays) -> array``: the computation on raw arrays (NumPy or CuPy; the NumPy
+      scalar that NumPy gives for 0-d arrays becomes a 0-d array, see below);
     - ``backward(gy) -> gradient or tuple of gradients``: dL/d(input) for each input, given
       gy = dL/d(output). ``self.needs_grad[i]`` says whether input i wants one (return None
       otherwise, and skip the work).
@@ -255,6 +260,26 @@ class Function:
 
     def backward(self, gy):
         raise NotImplementedError
+
+
+# --- 0-d arrays: NumPy answers with scalars ------------------------------------------------------
+# NumPy's operations on 0-d arrays return NumPy scalars (numpy.float32(0.5)), not 0-d arrays: a
+# scalar has a dtype and a shape, but cannot be updated in place or written with out=. So every
+# Function's result and every gradient goes through one test, and a scalar becomes a 0-d array
+# of its own dtype. CuPy always returns arrays.
+
+def _array_of_scalar(data, name):
+    """Tensor's data when it is not an array: a NumPy scalar as a 0-d array; else an error."""
+    if backend.is_scalar(data):
+        return backend.to_numpy(data)
+    raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: data must be a NumPy or "
+                    f"CuPy array, got {type(data).__name__}; use minigan.tensor() to make a "
+                    f"tensor from a list or a number")
+
+
+def _as_array(gradient):
+    """A gradient as an array: a NumPy scalar becomes a 0-d array of its dtype."""
+    return gradient if isinstance(gradient, backend.array_types) else backend.to_numpy(gradient)
 
 
 # --- backward()'s two passes, written out ---------------------------------------------------------
@@ -343,11 +368,14 @@ def backward_hook(hook):
 def tensor(data, dtype=None, device=None, requires_grad=False, name=None):
     """Make a leaf Tensor from a list, a number or an array.
 
-    Lists and numbers become float32 (the hot-path dtype); arrays keep their dtype unless
-    `dtype` is given. `device` defaults to the array's own device, else the default device.
+    Lists and numbers become float32 (the hot-path dtype); arrays and NumPy scalars keep their
+    dtype unless `dtype` is given. `device` defaults to the array's own device, else the default
+    device.
     """
     if isinstance(data, Tensor):
         data = data.data
+    if backend.is_scalar(data):
+        data = backend.to_numpy(data)     # a 0-d array: it keeps its dtype, like other arrays
     if device is None:
         device = backend.device_of(data) if backend.is_array(data) else backend.default_device()
     xp = backend.xp_of_device(device)

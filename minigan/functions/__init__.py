@@ -12,6 +12,9 @@ derivation in a comment, followed by the lowercase function that calls it. Read 
     convolution.py     conv2d, conv_transpose2d, by im2col and col2im
 
 ``from minigan import functions as F`` gives all of them: ``F.tanh(x)``, ``F.linear(x, W, b)``.
+
+A forward or backward may return the NumPy scalar that NumPy gives for a 0-d result (a loss's
+mean, any op on a 0-d array): tensor.py makes it a 0-d array of its dtype, in one place.
 """
 from .activations import dropout, leaky_relu, relu, sigmoid, stable_sigmoid, tanh
 from .arithmetic import add, div, exp, log, mul, neg, pow, sub, sum_to

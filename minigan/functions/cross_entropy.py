@@ -38,7 +38,7 @@ class SigmoidBCEWithLogits(Function):
         xp = get_array_module(x)
         self.x, self.y = x, y
         elementwise = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
-        return xp.asarray(elementwise.mean())
+        return elementwise.mean()
 
     def backward(self, gy):
         # d/dx [ln(1 + e^-x) + (1 - y) x] = -e^-x / (1 + e^-x) + 1 - y = sigmoid(x) - y,
@@ -65,7 +65,7 @@ class BinaryCrossEntropy(Function):
         xp = get_array_module(p)
         self.p, self.y = p, y
         self.q = xp.clip(p, self.eps, 1 - self.eps)
-        return xp.asarray(-(y * xp.log(self.q) + (1 - y) * xp.log(1 - self.q)).mean())
+        return -(y * xp.log(self.q) + (1 - y) * xp.log(1 - self.q)).mean()
 
     def backward(self, gy):
         # d/dq -[y ln q + (1-y) ln(1-q)] = -y/q + (1-y)/(1-q) = (q - y) / (q (1 - q)),
@@ -117,7 +117,7 @@ class SoftmaxCrossEntropy(Function):
         total = e.sum(axis=1, keepdims=True)                   # sum_j e^z_ij, in [1, K]
         loss = (xp.log(total).reshape(n) - z[rows, labels]).mean()
         self.p, self.labels, self.rows = e / total, labels, rows     # softmax(x_i), for backward
-        return xp.asarray(loss)
+        return loss
 
     def backward(self, gy):
         # d lse(x_i) / dx_ik = e^x_ik / sum_j e^x_ij = p_ik, and d x_iy / dx_ik = [k == y_i], so

@@ -23,8 +23,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        # asarray: NumPy reduces to a scalar object, not a 0-d array, when axis is None.
-        return get_array_module(x).asarray(x.sum(axis=self.axis, keepdims=self.keepdims))
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
         # y = sum_i x_i:  dy/dx_i = 1, so every x_i receives gy (broadcast back).
@@ -42,7 +41,7 @@ class Mean(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        y = get_array_module(x).asarray(x.mean(axis=self.axis, keepdims=self.keepdims))
+        y = x.mean(axis=self.axis, keepdims=self.keepdims)
         self.n = x.size // max(y.size, 1)
         return y
 
