@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import pickle
 import signal
+import threading
 import zipfile
 
 import numpy as np
@@ -44,7 +45,8 @@ class Hang(Exception):
 @contextlib.contextmanager
 def time_limit(seconds):
     """Raise Hang in the loader if it runs past `seconds` (POSIX main thread; else no limit)."""
-    if not hasattr(signal, "setitimer"):
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "setitimer") or not main_thread:
         yield
         return
 
