@@ -37,6 +37,8 @@ def saved(tmp_path_factory):
     Discriminator(2, (4,)).save(tmp_path / "d.npz")
     GAN_2D.main(TINY + ["--out", str(tmp_path / "run")])
     (tmp_path / "a_file").write_text("not a folder")
+    whole = (tmp_path / "run" / "checkpoint.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(whole[:len(whole) // 2])     # a killed copy
     return tmp_path
 
 
@@ -90,6 +92,16 @@ CASES = [
      "{tmp}/d.npz holds a Discriminator, not a generator"),
     ("sample", ["{tmp}/g.npz", "--label", "3", "--out", "{tmp}/x.png"],
      "--label given, but this generator is not class-conditional"),
+    ("sample", ["{tmp}/run/checkpoint.npz", "--out", "{tmp}/x.png"],
+     "checkpoint.npz is a checkpoint of Generator(latent_dim=2, data_dim=2, hidden=[64, 64]"),
+    ("sample", ["{tmp}/truncated.npz", "--out", "{tmp}/x.png"],
+     "truncated.npz: not a minigan file, or a damaged or truncated one"),
+    ("dcgan", ["--digits", "--out", "{tmp}/r2", "--resume", "{tmp}/run/checkpoint.npz"],
+     "this trainer's generator is DCGANGenerator(latent_dim=100, image_size=8"),
+    ("dcgan", ["--digits", "--out", "{tmp}/r3", "--resume", "{tmp}/g.npz"],
+     "g.npz is a saved generator, Generator(latent_dim=2, data_dim=2, hidden=[4]"),
+    ("trace", ["--checkpoint", "{tmp}/d.npz"], "d.npz is a saved discriminator, Discriminator("),
+    ("trace", ["--checkpoint", "{tmp}/truncated.npz"], "not a minigan file, or a damaged"),
     ("trace", ["--k", "0"], "argument --k: expected an integer >= 1"),
     ("trace", ["--batch-size", "-2"], "argument --batch-size: expected an integer >= 1"),
     ("trace", ["--max-lines", "0"], "argument --max-lines: expected an integer >= 1"),

@@ -5,6 +5,7 @@ from ..io import load_arrays
 from ..nn.module import CONFIG_KEY
 from ..random import default_random
 from .acgan import ACGANDiscriminator, ACGANGenerator
+from .checkpoint import describe
 from .checks import D_UPDATES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .history import History
@@ -22,8 +23,10 @@ def load_model(path, device="cpu"):
     load its weights: e.g. load_model("runs/dcgan_digits/generator.npz").sample(16)."""
     arrays = load_arrays(path)
     if CONFIG_KEY not in arrays:
-        raise ValueError(f"load_model: {path} holds weights only (no {CONFIG_KEY}); build the "
-                         f"network yourself and call .load(path)")
+        hint = ("its run folder has generator.npz" if "steps_done" in arrays else
+                "build the network yourself and call .load(path)")
+        raise ValueError(f"load_model: {path} is {describe(arrays)}, not a saved network: "
+                         f"{hint}")
     config = json.loads(str(arrays.pop(CONFIG_KEY)))
     if config.get("class") not in MODELS:
         raise ValueError(f"load_model: {path} holds an unknown network {config.get('class')!r}; "

@@ -3,14 +3,22 @@
 checkpoint.npz holds both networks, both optimisers' states (Adam's moments and step counts),
 the step and epoch, the history, the positions of the random generators (the trainer's, for
 noise and minibatches, and the device's default one, for dropout masks), and the trainer's
-options' states (the average of G's weights, the learning-rate decay's step). On the CPU a
-resumed run then reproduces the uninterrupted one exactly. Every file is written atomically.
+options' states (the average of G's weights, the learning-rate decay's step), and the two
+networks' configurations, so that the file says what it holds. On the CPU a resumed run then
+reproduces the uninterrupted one exactly. Every file is written atomically.
+
+Before a checkpoint changes anything, load_checkpoint checks that it is one, of these networks,
+with these options: a wrong file is refused with what it is and what was expected.
 """
+import json
 import os
 
 from .. import backend
 from ..io import load_arrays, save_arrays
+from ..nn.module import CONFIG_KEY
 from ..random import default_random
+
+NETWORKS_KEY = "__networks__"     # {"G": G.config, "D": D.config} as JSON
 
 
 def save_checkpoint(trainer, folder, epoch):
@@ -24,7 +32,8 @@ def save_checkpoint(trainer, folder, epoch):
     if trainer.g_average is not None:
         trainer.g_average.model.save(os.path.join(folder, "generator_average.npz"))
     trainer.history.save_csv(os.path.join(folder, "history.csv"))
-    arrays = {"steps_done": trainer.steps_done, "epoch": epoch, "seed": trainer.rng.seed or 0}
+    arrays = {"steps_done": trainer.steps_done, "epoch": epoch, "seed": trainer.rng.seed or 0,
+              NETWORKS_KEY: json.dumps({"G": trainer.G.config, "D": trainer.D.config})}
     parts = {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(),
              "g_optimizer": trainer.g_optimizer.state_dict(),
              "d_optimizer": trainer.d_optimizer.state_dict(), "history": trainer.history.columns}
@@ -50,23 +59,25 @@ def load_checkpoint(trainer, path):
     """Restore a checkpoint.npz written by save_checkpoint; returns the epoch it was saved
     at, so that train(..., start_epoch=epoch + 1) continues the run."""
     arrays = load_arrays(path)
+    _check_checkpoint(trainer, arrays, path)
 
     def part(prefix):
         return {name[len(prefix) + 1:]: value for name, value in arrays.items()
                 if name.startswith(prefix + "/")}
 
-    trainer.G.load_state_dict(part("G"))
-    trainer.D.load_state_dict(part("D"))
+    try:
+        trainer.G.load_state_dict(part("G"))
+        trainer.D.load_state_dict(part("D"))
+    except KeyError as error:                   # a checkpoint from before configs were saved
+        raise ValueError(f"GANTrainer.load_checkpoint: {path} holds other networks than this "
+                         f"trainer's ({error.args[0]})") from None
     trainer.g_optimizer.load_state_dict(part("g_optimizer"))
     trainer.d_optimizer.load_state_dict(part("d_optimizer"))
     trainer.steps_done = int(arrays["steps_done"])
     history = part("history")
-    if set(history) != set(trainer.history.names):
-        raise ValueError(f"GANTrainer.load_checkpoint: {path} holds the history columns "
-                         f"{sorted(history)}, this trainer records {list(trainer.history.names)}")
     for name in trainer.history.names:
         trainer.history.columns[name] = history[name].tolist()
-    _load_options(trainer, arrays, part, path)
+    _load_options(trainer, arrays, part)
     # Without a saved position (a GPU run), reseed from the seed and the step: different
     # draws from an uninterrupted run, but reproducible for the same checkpoint.
     for name, rng, salt in (("rng_state", trainer.rng, 0),
@@ -76,20 +87,60 @@ def load_checkpoint(trainer, path):
     return int(arrays["epoch"])
 
 
-def _load_options(trainer, arrays, part, path):
-    """The average of G's weights and the learning-rate decay's step. A checkpoint saved without
-    an option cannot resume a run that has it; nor can a run without the decay resume one that
-    decayed (its learning rates would jump back). A run without the average may resume one
-    that kept it: the average takes no part in training."""
+def describe(arrays):
+    """What a minigan .npz file holds, in words, read from its keys."""
+    if "steps_done" in arrays:
+        networks = json.loads(str(arrays[NETWORKS_KEY])) if NETWORKS_KEY in arrays else {}
+        names = [_config_text(networks.get(k)) for k in ("G", "D")]
+        return (f"a checkpoint of {names[0]} and {names[1]}" if all(names) else
+                "a training checkpoint")
+    if CONFIG_KEY in arrays:
+        config = json.loads(str(arrays[CONFIG_KEY]))
+        kind = ("generator" if "Generator" in config["class"] else
+                "discriminator" if "Discriminator" in config["class"] else "network")
+        return f"a saved {kind}, {_config_text(config)}"
+    return "weights saved without a configuration"
+
+
+def _config_text(config):
+    """Generator(latent_dim=2, ...) from a module's config; None without one."""
+    if not config:
+        return None
+    arguments = ", ".join(f"{k}={v!r}" for k, v in config["kwargs"].items())
+    return f"{config['class']}({arguments})"
+
+
+def _check_checkpoint(trainer, arrays, path):
+    """Refuse a file that is not a checkpoint of this trainer's networks and options, before
+    anything is loaded: a half-restored trainer would be worse than none."""
+    where = f"GANTrainer.load_checkpoint: {path}"
+    if "steps_done" not in arrays:
+        raise ValueError(f"{where} is {describe(arrays)}, not a checkpoint: resume from the "
+                         f"checkpoint.npz of a run")
+    if NETWORKS_KEY in arrays:
+        saved = json.loads(str(arrays[NETWORKS_KEY]))
+        for key, net in (("G", trainer.G), ("D", trainer.D)):
+            if net.config is not None and saved.get(key) not in (None, net.config):
+                raise ValueError(f"{where} is {describe(arrays)}; this trainer's "
+                                 f"{'generator' if key == 'G' else 'discriminator'} is "
+                                 f"{_config_text(net.config)}")
+    columns = {name.split("/", 1)[1] for name in arrays if name.startswith("history/")}
+    if columns != set(trainer.history.names):
+        raise ValueError(f"{where} holds the history columns {sorted(columns)}, this trainer "
+                         f"records {list(trainer.history.names)}")
     for option, key, flag in (("g_average", "g_average_updates", "g_average"),
                               ("lr_schedules", "lr_decay_step", "lr_decay_steps")):
         if getattr(trainer, option) and key not in arrays:
-            raise ValueError(f"GANTrainer.load_checkpoint: {path} was saved by a trainer without "
-                             f"{flag}, this one has it: resume with the settings of that run")
+            raise ValueError(f"{where} was saved by a trainer without {flag}, this one has "
+                             f"it: resume with the settings of that run")
     if "lr_decay_step" in arrays and not trainer.lr_schedules:
-        raise ValueError(f"GANTrainer.load_checkpoint: {path} was saved by a trainer with "
-                         f"lr_decay_steps, this one has none: resume with the settings of that "
-                         f"run")
+        raise ValueError(f"{where} was saved by a trainer with lr_decay_steps, this one has "
+                         f"none: resume with the settings of that run")
+
+
+def _load_options(trainer, arrays, part):
+    """The average of G's weights and the learning-rate decay's step (checked above: a run
+    without the average may resume one that kept it; the average takes no part in training)."""
     if trainer.g_average is not None:
         trainer.g_average.model.load_state_dict(part("g_average"))
         trainer.g_average.updates = int(arrays["g_average_updates"])
