@@ -13,6 +13,7 @@ longer exist (see minigan/inplace.py). A subclass that overrides step() must do 
 Adam first (the GAN's optimiser), then SGD, then how an optimiser's state is saved.
 """
 import math
+import numbers
 
 from . import backend
 from .backend import get_array_module
@@ -25,9 +26,7 @@ class Optimizer:
         self.t = 0               # calls to step()
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.lr = lr
+        self.lr = check_positive(type(self).__name__, "lr", lr)
         self.state = {}          # id(param) -> that parameter's state: a list of arrays/numbers
 
     def zero_grad(self):
@@ -69,7 +68,7 @@ class Adam(Optimizer):
         self.b1, self.b2 = betas
         if not (0.0 <= self.b1 < 1.0 and 0.0 <= self.b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        self.eps = eps
+        self.eps = check_positive("Adam", "eps", eps)
         self.flat = flat
         self.together = None     # fast.adam.FlatMoments while all parameters step together
 
@@ -131,6 +130,16 @@ class SGD(Optimizer):
         v *= self.momentum
         v -= self.lr * p.grad
         p.data += v
+
+
+def check_positive(owner, name, value):
+    """`value` if it is a finite number > 0; else a ValueError naming the owner and the argument.
+    Not just `value <= 0`: NaN fails every comparison, and one step with lr NaN or inf makes
+    every weight NaN."""
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and value > 0):
+        return value
+    raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value!r}")
 
 
 # --- checkpoints: an optimiser's state by parameter position, as host arrays -------------------

@@ -8,6 +8,7 @@ Parameters are initialised from the module-level CPU generator (:func:`manual_se
 then moved with ``.to(device)``; so one seed gives the same initial weights on every device.
 """
 import json
+import numbers
 
 from . import backend
 
@@ -16,9 +17,9 @@ class Random:
     """Seeded float32 random numbers on one device."""
 
     def __init__(self, seed=None, device=None):
+        self.seed = check_seed("Random", seed)
         self.device = backend.check_device(device or backend.default_device())
         self.xp = backend.xp_of_device(self.device)
-        self.seed = seed
         self._gen = self.xp.random.default_rng(seed)
 
     def normal(self, shape, std=1.0, mean=0.0, dtype="float32"):
@@ -66,8 +67,18 @@ _defaults = {}   # device -> Random, made on first use
 def manual_seed(seed):
     """Reset the default generators of every device (parameter init, dropout masks...)."""
     global _seed
-    _seed = seed
+    _seed = check_seed("manual_seed", seed)
     _defaults.clear()
+
+
+def check_seed(owner, seed):
+    """`seed` if NumPy's generators take it: an integer >= 0, or None (fresh entropy from the OS).
+    Checked where it is given: a bad seed kept for later fails at the first random draw, in
+    whatever layer makes it."""
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+                        and seed >= 0):
+        return seed
+    raise ValueError(f"{owner}: seed must be an integer >= 0 or None, got {seed!r}")
 
 
 def default_random(device="cpu"):

@@ -19,7 +19,8 @@ scales every channel count (width 32 gives the numbers above; D's 32, 64, 128, 2
 """
 from ..functions import concatenate
 from ..nn import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
-                  LeakyReLU, ReLU, Reshape, Sequential, Tanh, rebuildable)
+                  LeakyReLU, ReLU, Reshape, Sequential, Tanh, check_sizes, rebuildable)
+from .dcgan import first_map_size
 from .models import DiscriminatorBase, GeneratorBase
 
 
@@ -29,9 +30,9 @@ class ACGANGenerator(GeneratorBase):
 
     def __init__(self, latent_dim=100, num_classes=10, image_size=28, channels=1, width=32,
                  embed_dim=50, init="default"):
-        if image_size % 4:
-            raise ValueError(f"ACGANGenerator: image_size must be divisible by 4, got {image_size}")
-        s = image_size // 4
+        s = first_map_size("ACGANGenerator", image_size)
+        check_sizes("ACGANGenerator", latent_dim=latent_dim, num_classes=num_classes,
+                    channels=channels, width=width, embed_dim=embed_dim)
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.image_size, self.channels = image_size, channels
         c0, c1 = 12 * width, 6 * width
@@ -56,10 +57,8 @@ class ACGANDiscriminator(DiscriminatorBase):
 
     def __init__(self, num_classes=10, image_size=28, channels=1, width=32, dropout=0.5,
                  init="default"):
-        if image_size % 4:
-            raise ValueError(f"ACGANDiscriminator: image_size must be divisible by 4, "
-                             f"got {image_size}")
-        s = image_size // 4
+        s = first_map_size("ACGANDiscriminator", image_size)
+        check_sizes("ACGANDiscriminator", num_classes=num_classes, channels=channels, width=width)
         self.num_classes, self.image_size, self.channels = num_classes, image_size, channels
         widths = [width, 2 * width, 4 * width, 8 * width]
         strides = [2, 1, 2, 1]

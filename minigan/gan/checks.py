@@ -1,36 +1,85 @@
 """The trainer's input checks: every bad setting or data set gets one clear line naming it."""
 from .. import backend
+from ..nn import check_int
+from ..optim import Optimizer
+from ..random import check_seed
 from ..tensor import Tensor
 from .losses import GENERATOR_LOSSES
+from .models import DiscriminatorBase, GeneratorBase
 
 D_UPDATES = ("joint", "split")
 
 
-def check_settings(generator, discriminator, k, generator_loss, d_update, lr_decay_steps,
-                   g_average):
-    """GANTrainer's constructor arguments."""
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"GANTrainer: k (discriminator updates per step) must be an "
-                         f"integer >= 1, got {k!r}")
-    if generator_loss not in GENERATOR_LOSSES:
-        raise ValueError(f"GANTrainer: unknown generator_loss {generator_loss!r}: "
-                         f"expected one of {GENERATOR_LOSSES}")
-    if d_update not in D_UPDATES:
-        raise ValueError(f"GANTrainer: unknown d_update {d_update!r}: expected one of "
-                         f"{D_UPDATES}")
-    if lr_decay_steps is not None and (not isinstance(lr_decay_steps, int)
-                                       or isinstance(lr_decay_steps, bool) or lr_decay_steps < 1):
-        raise ValueError(f"GANTrainer: lr_decay_steps (steps to decay the learning rates to 0 "
-                         f"over) must be None or a positive integer, got {lr_decay_steps!r}")
-    if g_average is not None and not 0.0 < g_average < 1.0:
-        raise ValueError(f"GANTrainer: g_average (the decay of the average of G's weights) "
-                         f"must be None or in (0, 1), e.g. 0.999, got {g_average!r}")
+def check_players(generator, discriminator, g_optimizer, d_optimizer):
+    """GANTrainer's networks and optimisers: G and D of their kinds, drawing the same classes,
+    on one device; each optimiser given holding only its own network's parameters."""
+    if isinstance(generator, DiscriminatorBase) and isinstance(discriminator, GeneratorBase):
+        raise TypeError(f"GANTrainer: the generator and the discriminator are swapped: got a "
+                        f"{type(generator).__name__} as the generator and a "
+                        f"{type(discriminator).__name__} as the discriminator; pass G first")
+    for name, network, kind in (("generator", generator, GeneratorBase),
+                                ("discriminator", discriminator, DiscriminatorBase)):
+        if not isinstance(network, kind):
+            raise TypeError(f"GANTrainer: {name} must be a {kind.__name__} (see "
+                            f"minigan/gan/models.py), got {type(network).__name__}")
     if generator.num_classes != discriminator.num_classes:
         raise ValueError(f"GANTrainer: the generator draws {generator.num_classes} classes, "
                          f"the discriminator's class head has {discriminator.num_classes}")
     if generator.device != discriminator.device:
         raise backend.DeviceError(f"GANTrainer: the generator is on {generator.device}, the "
                                   f"discriminator on {discriminator.device}; move both")
+    check_optimizer("g_optimizer", g_optimizer, generator, "generator")
+    check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
+
+
+def check_optimizer(name, optimizer, network, role):
+    """An optimiser (or None, for the default) that updates `network` and nothing else: G's
+    optimiser given as D's would leave D untrained, without a word."""
+    if optimizer is None:
+        return
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"GANTrainer: {name} must be a minigan optimiser (minigan.optim.Adam, "
+                        f"SGD), got {type(optimizer).__name__}")
+    own = {id(p) for p in network.parameters()}
+    for p in optimizer.params:
+        if id(p) not in own:
+            raise ValueError(f"GANTrainer: {name} holds {p.name or 'a parameter'} (shape "
+                             f"{p.shape}), which is not the {role}'s: give it the {role}'s "
+                             f"parameters, e.g. Adam({role}.parameters())")
+
+
+def check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average):
+    """GANTrainer's other constructor arguments."""
+    check_int("GANTrainer", "k (discriminator updates per step)", k)
+    check_seed("GANTrainer", seed)
+    if generator_loss not in GENERATOR_LOSSES:
+        raise ValueError(f"GANTrainer: unknown generator_loss {generator_loss!r}: "
+                         f"expected one of {GENERATOR_LOSSES}")
+    if d_update not in D_UPDATES:
+        raise ValueError(f"GANTrainer: unknown d_update {d_update!r}: expected one of "
+                         f"{D_UPDATES}")
+    if lr_decay_steps is not None:
+        check_int("GANTrainer", "lr_decay_steps (steps to decay the learning rates to 0 over)",
+                  lr_decay_steps)
+    if g_average is not None and not 0.0 < g_average < 1.0:
+        raise ValueError(f"GANTrainer: g_average (the decay of the average of G's weights) "
+                         f"must be None or in (0, 1), e.g. 0.999, got {g_average!r}")
+
+
+def check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every):
+    """train()'s epochs and intervals: epochs is the number of the last epoch, counted from 1."""
+    owner = "GANTrainer.train"
+    check_int(owner, "epochs", epochs)
+    check_int(owner, "start_epoch", start_epoch)
+    if start_epoch > epochs:
+        raise ValueError(f"{owner}: start_epoch {start_epoch} is after the last epoch (epochs="
+                         f"{epochs}): nothing to train; epochs is the last epoch's number, not "
+                         f"how many to run")
+    check_int(owner, "callback_every", callback_every)
+    if checkpoint_every is not None:
+        check_int(owner, "checkpoint_every", checkpoint_every)
+    if log_every is not None:
+        check_int(owner, "log_every (0: no progress lines)", log_every, minimum=0)
 
 
 def check_data(trainer, data, batch_size):
@@ -43,9 +92,7 @@ def check_data(trainer, data, batch_size):
                          f"or (N, C, H, W), got {getattr(data, 'shape', type(data).__name__)}")
     if data.dtype.kind != "f":
         raise TypeError(f"GANTrainer.train: data must be floating point, got {data.dtype}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"GANTrainer.train: batch_size must be a positive integer, "
-                         f"got {batch_size!r}")
+    check_int("GANTrainer.train", "batch_size", batch_size)
     if trainer.d_update == "split" and batch_size < 2:
         raise ValueError("GANTrainer.train: d_update 'split' needs batch_size >= 2 (it gives "
                          "D half a batch of real and half of generated samples)")

@@ -15,13 +15,15 @@ Weights start as DCGAN's: N(0, 0.02) for conv and dense weights, N(1, 0.02) for 
 The G ends in tanh, so images are scaled to [-1, 1].
 """
 from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
-                  ReLU, Reshape, Sequential, Tanh, rebuildable)
+                  ReLU, Reshape, Sequential, Tanh, check_int, check_sizes, rebuildable)
 from .models import DiscriminatorBase, GeneratorBase
 
 
-def _check_size(image_size):
+def first_map_size(owner, image_size):
+    """image_size / 4, the side of the first feature map: two stride-2 layers double it twice."""
+    check_int(owner, "image_size", image_size)
     if image_size % 4:
-        raise ValueError(f"DCGAN: image_size must be divisible by 4 (two stride-2 layers), "
+        raise ValueError(f"{owner}: image_size must be divisible by 4 (two stride-2 layers), "
                          f"got {image_size}")
     return image_size // 4
 
@@ -31,7 +33,8 @@ class DCGANGenerator(GeneratorBase):
     """z (m, latent_dim) -> images (m, channels, image_size, image_size) in [-1, 1]."""
 
     def __init__(self, latent_dim=100, image_size=28, channels=1, width=64, init="dcgan"):
-        s = _check_size(image_size)
+        s = first_map_size("DCGANGenerator", image_size)
+        check_sizes("DCGANGenerator", latent_dim=latent_dim, channels=channels, width=width)
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
         wide = 2 * width
         self.net = Sequential(
@@ -50,7 +53,8 @@ class DCGANDiscriminator(DiscriminatorBase):
     """images (m, channels, image_size, image_size) -> logits (m, 1)."""
 
     def __init__(self, image_size=28, channels=1, width=64, init="dcgan"):
-        s = _check_size(image_size)
+        s = first_map_size("DCGANDiscriminator", image_size)
+        check_sizes("DCGANDiscriminator", channels=channels, width=width)
         self.image_size, self.channels = image_size, channels
         wide = 2 * width
         self.net = Sequential(

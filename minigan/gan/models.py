@@ -15,7 +15,8 @@ Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/
 ``Discriminator(pack=p)`` judges p samples at once ("packing", see the class).
 """
 from .. import functions as F
-from ..nn import BatchNorm1d, Dense, Dropout, Module, Sequential, activation, rebuildable
+from ..nn import (BatchNorm1d, Dense, Dropout, Module, Sequential, activation, check_int,
+                  check_sizes, rebuildable)
 from ..random import default_random
 from ..tensor import Tensor, no_grad
 
@@ -40,6 +41,15 @@ def mlp(sizes, hidden_activation, output_activation=None, dropout=0.0, init="def
         elif output_activation is not None:
             layers.append(activation(output_activation))
     return Sequential(*layers)
+
+
+def check_hidden(owner, hidden):
+    """hidden: the hidden layers' sizes, a tuple or list of integers >= 1 (empty: none)."""
+    if not isinstance(hidden, (tuple, list)):
+        raise ValueError(f"{owner}: hidden must be a tuple of layer sizes, e.g. (128, 128), "
+                         f"got {hidden!r}")
+    for i, size in enumerate(hidden):
+        check_int(owner, f"hidden[{i}]", size)
 
 
 class GeneratorBase(Module):
@@ -110,6 +120,8 @@ class Generator(GeneratorBase):
 
     def __init__(self, latent_dim=2, data_dim=2, hidden=(128, 128), activation="relu",
                  output_activation=None, init="default", batch_norm=False):
+        check_sizes("Generator", latent_dim=latent_dim, data_dim=data_dim)
+        check_hidden("Generator", hidden)
         self.latent_dim, self.data_dim = latent_dim, data_dim
         self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init,
                        batch_norm=batch_norm)
@@ -145,9 +157,9 @@ class Discriminator(DiscriminatorBase):
 
     def __init__(self, data_dim=2, hidden=(128, 128), activation="leaky_relu", dropout=0.0,
                  init="default", pack=1):
-        if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
-            raise ValueError(f"Discriminator: pack (samples per D input) must be an integer "
-                             f">= 1, got {pack!r}")
+        check_sizes("Discriminator", data_dim=data_dim)
+        check_hidden("Discriminator", hidden)
+        check_int("Discriminator", "pack (samples per D input)", pack)
         self.data_dim, self.pack = data_dim, pack
         self.net = mlp([pack * data_dim, *hidden, 1], activation, dropout=dropout, init=init)
 

@@ -27,7 +27,7 @@ from ..random import Random
 from ..tensor import Tensor, no_grad
 from .averaging import WeightAverage
 from .checkpoint import load_checkpoint, save_checkpoint
-from .checks import check_data, check_labels, check_settings
+from .checks import check_data, check_labels, check_players, check_schedule, check_settings
 from .collapse import CollapseGuard
 from .history import History
 from .losses import discriminator_loss, fake_part, generator_loss, real_part
@@ -60,8 +60,8 @@ class GANTrainer:
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
                  generator_loss="non-saturating", d_update="joint", seed=0, lr_decay_steps=None,
                  g_average=None):
-        check_settings(generator, discriminator, k, generator_loss, d_update, lr_decay_steps,
-                       g_average)
+        check_players(generator, discriminator, g_optimizer, d_optimizer)
+        check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average)
         self.G, self.D = generator, discriminator
         self.g_optimizer = g_optimizer or Adam(generator.parameters())
         self.d_optimizer = d_optimizer or Adam(discriminator.parameters())
@@ -190,6 +190,7 @@ class GANTrainer:
         start_epoch: to resume (see load_checkpoint), the first epoch to run; epochs is the last.
         progress: also draw a live progress bar (rate, time left) on an interactive terminal.
         """
+        check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every)
         data = check_data(self, data, batch_size)
         labels = check_labels(self, labels, len(data))
         steps_per_epoch = len(data) // batch_size

@@ -3,14 +3,19 @@ minigan/functions/convolution.py."""
 from ..functions.convolution import (conv2d, conv_output_size, conv_transpose2d,
                                      conv_transpose_output_size)
 from .init import initial_weights
-from .layers import check_input
+from .layers import check_input, check_int, check_sizes
 from .module import Module, Parameter
 
 
-def _pair(value, name, layer):
-    if isinstance(value, int):
-        return value
-    raise TypeError(f"{layer}: {name} must be an int (square kernels and strides), got {value!r}")
+def check_arguments(layer, in_channels, out_channels, kernel_size, stride, padding):
+    """Channels, kernel_size and stride integers >= 1, padding >= 0: one int each, for both axes."""
+    check_sizes(layer, in_channels=in_channels, out_channels=out_channels)
+    for name, value, minimum in (("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                                 ("padding", padding, 0)):
+        if isinstance(value, (tuple, list)):
+            raise TypeError(f"{layer}: {name} must be an int (square kernels, the same stride "
+                            f"and padding on both axes), got {value!r}")
+        check_int(layer, name, value, minimum)
 
 
 class Conv2d(Module):
@@ -19,9 +24,10 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  init="default", rng=None):
-        k = _pair(kernel_size, "kernel_size", "Conv2d")
+        check_arguments("Conv2d", in_channels, out_channels, kernel_size, stride, padding)
+        k = kernel_size
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = k, _pair(stride, "stride", "Conv2d"), padding
+        self.kernel_size, self.stride, self.padding = k, stride, padding
         fan_in, fan_out = in_channels * k * k, out_channels * k * k
         W, b = initial_weights((out_channels, in_channels, k, k), out_channels, fan_in, fan_out,
                                init, rng)
@@ -51,11 +57,12 @@ class ConvTranspose2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, bias=True, init="default", rng=None):
-        k = _pair(kernel_size, "kernel_size", "ConvTranspose2d")
-        stride = _pair(stride, "stride", "ConvTranspose2d")
-        if not 0 <= output_padding < max(stride, 1):
+        check_arguments("ConvTranspose2d", in_channels, out_channels, kernel_size, stride, padding)
+        check_int("ConvTranspose2d", "output_padding", output_padding, 0)
+        if output_padding >= stride:
             raise ValueError(f"ConvTranspose2d: output_padding must be in [0, stride), got "
                              f"{output_padding} with stride {stride}")
+        k = kernel_size
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = k, stride, padding
         self.output_padding = output_padding

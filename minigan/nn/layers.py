@@ -1,5 +1,8 @@
-"""Dense, the activations, Dropout, Sequential, Embedding, Flatten and Reshape."""
+"""Dense, the activations, Dropout, Sequential, Embedding, Flatten and Reshape; and the checks
+every layer shares: of its input (check_input) and of its constructor's sizes (check_int),
+which the networks of minigan/gan/ and the trainer use too."""
 import math
+import numbers
 
 from .. import backend
 from .. import functions as F
@@ -25,10 +28,27 @@ def check_input(layer, x, size, ndim=2):
         raise_device_mismatch(layer, x)
 
 
+def check_int(owner, name, value, minimum=1):
+    """`value` if it is an integer >= minimum; else a ValueError naming the owner and the argument,
+    e.g. "Dense: out_features must be an integer >= 1, got 0". Checked where the value is given:
+    a size of 0 would otherwise surface later, as a ZeroDivisionError or an empty network."""
+    # A bool is refused: Python counts True as the integer 1, but it is never a size or a count.
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum:
+        return value
+    raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_sizes(owner, **sizes):
+    """check_int on each size, by its argument's name: check_sizes("Dense", in_features=3, ...)."""
+    for name, value in sizes.items():
+        check_int(owner, name, value)
+
+
 class Dense(Module):
     """y = x W + b: x (batch, in_features), W (in_features, out_features), b (out_features,)."""
 
     def __init__(self, in_features, out_features, bias=True, init="default", rng=None):
+        check_sizes("Dense", in_features=in_features, out_features=out_features)
         W, b = dense_weights(in_features, out_features, init, rng)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(W)
@@ -143,9 +163,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings, dim, init="default", rng=None):
-        for what, n in (("num_embeddings", num_embeddings), ("dim", dim)):
-            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Embedding: {what} must be a positive integer, got {n!r}")
+        check_sizes("Embedding", num_embeddings=num_embeddings, dim=dim)
         if init not in EMBEDDING_INITS:
             raise ValueError(f"unknown Embedding initialisation {init!r}: expected one of "
                              f"{EMBEDDING_INITS}")

@@ -8,7 +8,7 @@ the running statistics used in eval mode (``running_mean``, ``running_var``, buf
 from .. import backend
 from ..functions.batch_norm import batch_norm_eval, batch_norm_train, check_batch_norm_input
 from ..random import default_random
-from .layers import raise_device_mismatch
+from .layers import check_int, raise_device_mismatch
 from .module import Module, Parameter
 
 BATCHNORM_INITS = ("default", "dcgan")
@@ -62,9 +62,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, init="default", rng=None):
         name = type(self).__name__
-        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
-            raise ValueError(f"{name}: num_features must be a positive integer, got "
-                             f"{num_features!r}")
+        check_int(name, "num_features", num_features)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum}")
         if not eps > 0:
