@@ -35,7 +35,10 @@ def test_every_row_with_positive_finite_times(smoke_run):
     assert [r["row"] for r in records] == ROWS and {r["device"] for r in records} == {"cpu"}
     for r in records:
         for key in ("a_time", "b_time", "ratio"):
-            assert all(math.isfinite(v) and v > 0 for v in r[key].values()), (r["what"], key)
+            # the measured values; not the quartiles, which statistics.quantiles extrapolates
+            # from two blocks (and may put below 0 when the two differ a lot)
+            values = [r[key][k] for k in ("median", "min", "max")]
+            assert all(math.isfinite(v) and v > 0 for v in values), (r["what"], key)
         assert len(r["a_blocks"]) == len(r["b_blocks"]) == 2
     table = [line for line in text.splitlines() if line.startswith("| ") and "×" in line]
     assert [line.split(" | ")[0][2:] for line in table] == ROWS
