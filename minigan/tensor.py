@@ -272,6 +272,8 @@ def _array_of_scalar(data, name):
     """Tensor's data when it is not an array: a NumPy scalar as a 0-d array; else an error."""
     if backend.is_scalar(data):
         return backend.to_numpy(data)
+    if backend.gpu_available() and backend.is_array(data):
+        return data             # a CuPy array made before minigan first loaded CuPy
     raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: data must be a NumPy or "
                     f"CuPy array, got {type(data).__name__}; use minigan.tensor() to make a "
                     f"tensor from a list or a number")

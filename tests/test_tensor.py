@@ -402,3 +402,21 @@ def test_mark_modified_is_the_way_in_for_code_that_writes_data_itself(xp):
     W.mark_modified()                    # ...until declared
     with pytest.raises(RuntimeError, match="modified in place"):
         loss.backward()
+
+
+# --- what a Tensor holds ----------------------------------------------------------------------------
+
+def test_a_cupy_array_made_before_minigan_loaded_cupy_is_accepted(monkeypatch):
+    # Tensor() knows CuPy's array class once minigan has loaded CuPy (backend.array_types): an
+    # array from the user's own `import cupy` before that makes minigan load it, not refuse it.
+    class DeviceArray:
+        dtype = numpy.dtype("float32")
+
+    def load_cupy():
+        monkeypatch.setattr(minigan.backend, "array_types", (numpy.ndarray, DeviceArray))
+        return True
+
+    monkeypatch.setattr(minigan.backend, "array_types", (numpy.ndarray,))
+    monkeypatch.setattr(minigan.backend, "gpu_available", load_cupy)
+    x = DeviceArray()
+    assert Tensor(x, requires_grad=True).data is x
