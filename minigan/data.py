@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from . import backend
+from .arguments import check_int
 from .random import Random
 
 DATASETS = ("sine", "ring", "grid")
@@ -61,7 +62,6 @@ def make_2d(name, n, seed=0, device=None):
     """The data set `name` ("sine", "ring" or "grid") with n points, on `device`."""
     if name not in DATASETS:
         raise ValueError(f"unknown 2-D data set {name!r}: expected one of {DATASETS}")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"make_2d: n must be a positive integer, got {n!r}")
+    check_int("make_2d", "n", n)
     rng = Random(seed, backend.check_device(device or backend.default_device()))
     return {"sine": sine, "ring": ring, "grid": grid}[name](n, rng)

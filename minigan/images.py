@@ -25,6 +25,7 @@ import zlib
 import numpy
 
 from . import backend
+from .arguments import check_int
 from .io import atomic_write
 
 KINDS = ("mnist", "fashion")
@@ -278,8 +279,7 @@ def batches(images, labels, batch_size, rng, drop_last=True):
     n = len(images)
     if labels is not None and len(labels) != n:
         raise ValueError(f"batches: {n} images but {len(labels)} labels")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be a positive integer, got {batch_size!r}")
+    check_int("batches", "batch_size", batch_size)
     if drop_last and batch_size > n:
         raise ValueError(f"batches: batch_size {batch_size} > {n} samples with drop_last=True "
                          f"would give an epoch without a single batch")

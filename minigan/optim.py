@@ -13,9 +13,9 @@ longer exist (see minigan/inplace.py). A subclass that overrides step() must do 
 Adam first (the GAN's optimiser), then SGD, then how an optimiser's state is saved.
 """
 import math
-import numbers
 
 from . import backend
+from .arguments import check_positive
 from .backend import get_array_module
 from .fast import adam as flat_adam
 
@@ -130,16 +130,6 @@ class SGD(Optimizer):
         v *= self.momentum
         v -= self.lr * p.grad
         p.data += v
-
-
-def check_positive(owner, name, value):
-    """`value` if it is a finite number > 0; else a ValueError naming the owner and the argument.
-    Not just `value <= 0`: NaN fails every comparison, and one step with lr NaN or inf makes
-    every weight NaN."""
-    if (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            and value > 0):
-        return value
-    raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value!r}")
 
 
 # --- checkpoints: an optimiser's state by parameter position, as host arrays -------------------

@@ -8,9 +8,9 @@ Parameters are initialised from the module-level CPU generator (:func:`manual_se
 then moved with ``.to(device)``; so one seed gives the same initial weights on every device.
 """
 import json
-import numbers
 
 from . import backend
+from .arguments import check_seed
 
 
 class Random:
@@ -69,16 +69,6 @@ def manual_seed(seed):
     global _seed
     _seed = check_seed("manual_seed", seed)
     _defaults.clear()
-
-
-def check_seed(owner, seed):
-    """`seed` if NumPy's generators take it: an integer >= 0, or None (fresh entropy from the OS).
-    Checked where it is given: a bad seed kept for later fails at the first random draw, in
-    whatever layer makes it."""
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
-                        and seed >= 0):
-        return seed
-    raise ValueError(f"{owner}: seed must be an integer >= 0 or None, got {seed!r}")
 
 
 def default_random(device="cpu"):

@@ -1,6 +1,8 @@
 """Bad arguments to the Python API are refused where they are given (issue 13, point 6), each
 with one line naming the class or function, the argument, what was expected and what came;
 not later, as a ZeroDivisionError, a math domain error or a network that never trains."""
+import re
+
 import numpy
 import pytest
 
@@ -9,6 +11,10 @@ from minigan import Tensor
 from minigan.gan import (ACGANDiscriminator, ACGANGenerator, DCGANDiscriminator, DCGANGenerator,
                          Discriminator, GANTrainer, Generator)
 from minigan.nn import BatchNorm1d, Conv2d, ConvTranspose2d, Dense, Embedding
+from minigan.data import make_2d
+from minigan.gan.schedule import LinearDecay
+from minigan.images import batches
+from minigan.nn import Parameter
 from minigan.optim import SGD, Adam
 
 DATA = numpy.random.default_rng(0).normal(size=(32, 2)).astype("float32")
@@ -201,3 +207,15 @@ def test_the_limits_themselves_are_accepted():
     history = trainer.train(DATA, epochs=2, batch_size=8, start_epoch=2, log_every=0,
                             callback_every=1, checkpoint_every=None)
     assert len(history) == 4                         # epoch 2 only: 32 / 8 steps
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: make_2d("ring", True), "make_2d: n must be an integer >= 1, got True"),
+    (lambda: list(batches(numpy.zeros((4, 2)), None, True, minigan.Random(0))),
+     "batches: batch_size must be an integer >= 1, got True"),
+    (lambda: LinearDecay(SGD([Parameter(numpy.zeros(1))], lr=0.1), 0),
+     "LinearDecay: total_steps must be an integer >= 1, got 0"),
+])
+def test_counts_elsewhere_are_checked_the_same_way(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()

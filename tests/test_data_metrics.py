@@ -47,7 +47,7 @@ def test_same_seed_same_data(device):
 def test_bad_data_requests():
     with pytest.raises(ValueError, match="unknown 2-D data set 'moons'"):
         make_2d("moons", 10)
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         make_2d("ring", 0)
 
 

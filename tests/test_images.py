@@ -332,7 +332,7 @@ def test_bad_batch_requests(xp, device):
     x, rng = xp.zeros(10), Random(0, device)
     with pytest.raises(ValueError, match="10 images but 9 labels"):
         batches(x, x[:9], 2, rng)                         # raised at the call, not at next()
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         batches(x, x, 0, rng)
     with pytest.raises(ValueError, match="batch_size 11 > 10 samples"):
         batches(x, x, 11, rng)

@@ -374,3 +374,12 @@ def test_rebuildable_modules_remember_their_arguments_once():
     toy = Toy(4, act="tanh")
     assert toy.config == {"class": "Toy", "kwargs": {"width": 4, "sizes": [2, 3], "act": "tanh"}}
     assert Bigger().config is None and Module().config is None
+
+
+def test_a_rebuildable_module_given_numpy_numbers_saves_and_loads(tmp_path):
+    from minigan.gan import Generator, load_model
+    G = Generator(latent_dim=np.int64(2), data_dim=2, hidden=(np.int32(4), 3))
+    assert G.config["kwargs"]["latent_dim"] == 2 and G.config["kwargs"]["hidden"] == [4, 3]
+    assert type(G.config["kwargs"]["latent_dim"]) is int
+    G.save(tmp_path / "g.npz")
+    assert load_model(tmp_path / "g.npz").config == G.config

@@ -40,5 +40,5 @@ def test_the_optimiser_uses_the_scheduled_rate():
 @pytest.mark.parametrize("total", [0, -1, 2.5, True])
 def test_bad_total_steps_are_refused(total):
     opt = Adam(Dense(2, 1).parameters())
-    with pytest.raises(ValueError, match="total_steps must be a positive integer"):
+    with pytest.raises(ValueError, match="total_steps must be an integer >= 1"):
         LinearDecay(opt, total)

@@ -17,9 +17,10 @@ For 8 x 8 digits the label map is 2 x 2, G's first feature map size (2 -> 4 -> 8
 scales every channel count (width 32 gives the numbers above; D's 32, 64, 128, 256 and G's
 384 = 12 width, 192 = 6 width).
 """
+from ..arguments import check_sizes
 from ..functions import concatenate
 from ..nn import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
-                  LeakyReLU, ReLU, Reshape, Sequential, Tanh, check_sizes, rebuildable)
+                  LeakyReLU, ReLU, Reshape, Sequential, Tanh, rebuildable)
 from .dcgan import first_map_size
 from .models import DiscriminatorBase, GeneratorBase
 

@@ -1,6 +1,6 @@
 """The trainer's input checks: every bad setting or data set gets one clear line naming it."""
 from .. import backend
-from ..nn import check_int
+from ..arguments import check_int
 from ..optim import Optimizer
 from ..random import check_seed
 from ..tensor import Tensor

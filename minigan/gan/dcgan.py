@@ -14,8 +14,9 @@ Kernel 4 with stride 2 upsamples evenly (see docs/08-convolution.md on checkerbo
 Weights start as DCGAN's: N(0, 0.02) for conv and dense weights, N(1, 0.02) for BatchNorm scales.
 The G ends in tanh, so images are scaled to [-1, 1].
 """
+from ..arguments import check_int, check_sizes
 from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
-                  ReLU, Reshape, Sequential, Tanh, check_int, check_sizes, rebuildable)
+                  ReLU, Reshape, Sequential, Tanh, rebuildable)
 from .models import DiscriminatorBase, GeneratorBase
 
 

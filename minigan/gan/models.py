@@ -15,8 +15,8 @@ Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/
 ``Discriminator(pack=p)`` judges p samples at once ("packing", see the class).
 """
 from .. import functions as F
-from ..nn import (BatchNorm1d, Dense, Dropout, Module, Sequential, activation, check_int,
-                  check_sizes, rebuildable)
+from ..arguments import check_int, check_sizes
+from ..nn import BatchNorm1d, Dense, Dropout, Module, Sequential, activation, rebuildable
 from ..random import default_random
 from ..tensor import Tensor, no_grad
 

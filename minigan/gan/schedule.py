@@ -21,6 +21,8 @@ all; shrinking it toward the end of a fixed budget lets the final iterate settle
 the final generator come out sharper. benchmarks/quality_2d.py uses it for minigan's best
 recipe.
 """
+from ..arguments import check_int
+
 
 
 class LinearDecay:
@@ -32,9 +34,7 @@ class LinearDecay:
     """
 
     def __init__(self, optimizer, total_steps):
-        if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
-            raise ValueError(f"LinearDecay: total_steps must be a positive integer, got "
-                             f"{total_steps!r}")
+        check_int("LinearDecay", "total_steps", total_steps)
         self.optimizer = optimizer
         self.total_steps = total_steps
         self.initial_lr = optimizer.lr

@@ -1,9 +1,10 @@
 """Conv2d and ConvTranspose2d layers (NCHW, PyTorch's weight layouts); the math is in
 minigan/functions/convolution.py."""
+from ..arguments import check_int, check_sizes
 from ..functions.convolution import (conv2d, conv_output_size, conv_transpose2d,
                                      conv_transpose_output_size)
 from .init import initial_weights
-from .layers import check_input, check_int, check_sizes
+from .layers import check_input
 from .module import Module, Parameter
 
 

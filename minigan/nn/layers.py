@@ -2,10 +2,10 @@
 every layer shares: of its input (check_input) and of its constructor's sizes (check_int),
 which the networks of minigan/gan/ and the trainer use too."""
 import math
-import numbers
 
 from .. import backend
 from .. import functions as F
+from ..arguments import check_sizes
 from ..functions.embedding import Embedding as EmbeddingLookup
 from ..functions.embedding import check_indices
 from ..random import default_random
@@ -26,22 +26,6 @@ def check_input(layer, x, size, ndim=2):
         raise TypeError(f"{layer}: expected a floating point input, got dtype {x.dtype}")
     if not backend.same_device(x.data, layer.weight.data):
         raise_device_mismatch(layer, x)
-
-
-def check_int(owner, name, value, minimum=1):
-    """`value` if it is an integer >= minimum; else a ValueError naming the owner and the argument,
-    e.g. "Dense: out_features must be an integer >= 1, got 0". Checked where the value is given:
-    a size of 0 would otherwise surface later, as a ZeroDivisionError or an empty network."""
-    # A bool is refused: Python counts True as the integer 1, but it is never a size or a count.
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum:
-        return value
-    raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-
-
-def check_sizes(owner, **sizes):
-    """check_int on each size, by its argument's name: check_sizes("Dense", in_features=3, ...)."""
-    for name, value in sizes.items():
-        check_int(owner, name, value)
 
 
 class Dense(Module):

@@ -229,7 +229,7 @@ def rebuildable(cls):
     """Class decorator: each instance remembers the arguments it was built with, as
     ``self.config = {"class": name, "kwargs": {argument: value}}``, which save() writes beside
     the weights, so that the file alone can rebuild the network (minigan.gan.load_model).
-    Tuples are kept as lists, as JSON will give them back."""
+    Values are kept as JSON will give them back (_plain)."""
     signature = inspect.signature(cls.__init__)
     build = cls.__init__
 
@@ -239,9 +239,16 @@ def rebuildable(cls):
         if type(self) is cls:                    # a subclass has arguments of its own
             bound = signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
-            arguments = {name: list(value) if isinstance(value, tuple) else value
-                         for name, value in bound.arguments.items() if name != "self"}
+            arguments = {name: _plain(value) for name, value in bound.arguments.items()
+                         if name != "self"}
             self.config = {"class": cls.__name__, "kwargs": arguments}
 
     cls.__init__ = __init__
     return cls
+
+
+def _plain(value):
+    """An argument as JSON keeps it: tuples as lists, NumPy numbers (np.int64(3)) as Python's."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value

@@ -6,9 +6,10 @@ the running statistics used in eval mode (``running_mean``, ``running_var``, buf
 ``state_dict()``, moved by ``.to()``, never trained).
 """
 from .. import backend
+from ..arguments import check_int
 from ..functions.batch_norm import batch_norm_eval, batch_norm_train, check_batch_norm_input
 from ..random import default_random
-from .layers import check_int, raise_device_mismatch
+from .layers import raise_device_mismatch
 from .module import Module, Parameter
 
 BATCHNORM_INITS = ("default", "dcgan")
