@@ -38,9 +38,12 @@ def atomic_write(path, write):
         # mkstemp makes the file owner-only (0600); give it the mode open() would have.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(error, OSError) and error.filename is None:
+            # A failed write (ENOSPC: disk full, EDQUOT, EIO) names no file: name the one meant.
+            raise OSError(error.errno, f"{error.strerror or error} while writing", path) from error
         raise
 
 

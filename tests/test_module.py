@@ -1,4 +1,5 @@
 """Module: the parameter tree, frozen(), state dicts, atomic saves, dtypes, devices and buffers."""
+import errno
 import os
 
 import numpy as np
@@ -207,6 +208,23 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, error):
         atomic_write(path, writer)
     assert path.read_bytes() == b"old contents"
     assert os.listdir(tmp_path) == ["f.bin"]       # no temporary file left behind
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_full_disk_names_the_file_being_written(tmp_path):
+    # A write that fails for lack of space names no file; the error must name the one meant.
+    path = tmp_path / "checkpoint.npz"
+
+    def writer(f):
+        with open("/dev/full", "wb") as full:      # the kernel's ENOSPC, for real
+            full.write(b"x" * 8192)
+            full.flush()
+
+    with pytest.raises(OSError) as info:
+        atomic_write(path, writer)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+    assert str(path) in str(info.value) and "No space left on device" in str(info.value)
+    assert os.listdir(tmp_path) == []
 
 
 def test_atomic_write_creates_missing_folders(tmp_path):
