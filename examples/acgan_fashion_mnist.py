@@ -18,7 +18,8 @@ from minigan.optim import Adam
 
 
 def main(argv=None):
-    args, parser = parse_args("acgan_fashion_mnist.py", __doc__.split("\n")[0], "fashion", argv)
+    args, parser = parse_args("acgan_fashion_mnist.py", __doc__.split("\n")[0], "fashion", argv,
+                              conditional=True)
     name = "acgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "fashion")
     out = claim_output(parser, args, name)
     images, labels, names, size = load_images(args)

@@ -9,7 +9,8 @@ Writes to --out (default runs/gan_2d_<data>):
     curves.png      the losses and D's mean outputs per step
     generator.npz   the trained generator, and discriminator.npz the discriminator (both
                     saved as checkpoints every tenth of the run, and at the end; with
-                    --g-average also generator_average.npz, the one the figures sample)
+                    --g-average also generator_average.npz, the one the figures sample;
+                    with --keep-every N also generator_eNNN.npz every N epochs)
     history.csv     every step's losses and D outputs
     run.json        the settings, the networks' sizes and the final quality figures
 """
@@ -54,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--d-hidden", type=cli.layer_widths, default=(128, 128),
                    help="discriminator hidden widths")
     p.add_argument("--seed", type=cli.non_negative_int, default=0)
+    p.add_argument("--keep-every", type=cli.positive_int, default=None, metavar="EPOCHS",
+                   help="also keep the generator of every EPOCHS-th epoch (generator_eNNN.npz)")
     p.add_argument("--out", default=None, help="output folder (default: runs/gan_2d_<data>)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (its files are removed first)")
@@ -109,7 +112,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     try:
         history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
-                                checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10))
+                                checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10),
+                                keep_every=args.keep_every)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"at step {trainer.steps_done} of {steps}; {out}/ holds the last "
                                 f"checkpoint (no figures were drawn)") from None
@@ -121,10 +125,13 @@ def main(argv=None):
     figures, line = quality(args.data,
                             sampler.sample(2500, minigan.Random(args.seed + 2, args.device)), data)
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items()}
-    record = {"args": settings, "steps": steps,
-              "seconds": round(seconds, 2), "quality": figures}
+    timing = trainer.timing
+    record = {"args": settings, "steps": steps, "seconds": round(seconds, 2),
+              "seconds_saving": round(timing.other_seconds, 2),
+              "ms_per_step": round(timing.ms_per_step, 3), "quality": figures}
     cli.write_json(os.path.join(out, "run.json"), record)
-    print(f"done in {seconds:.1f} s ({1e3 * seconds / steps:.2f} ms/step). Quality on 2500 samples:")
+    print(f"done in {seconds:.1f} s ({timing.ms_per_step:.2f} ms/step; "
+          f"{timing.other_seconds:.1f} s of it saving). Quality on 2500 samples:")
     print("  " + line)
     return record
 

@@ -3,6 +3,7 @@
 dcgan_mnist.py and acgan_fashion_mnist.py differ only in their networks and training recipe;
 everything else is here, so each example reads as "which G, which D, which loop settings".
 """
+import argparse
 import os
 import sys
 import time
@@ -16,7 +17,8 @@ from minigan.plots import plot_history, plot_image_grid  # noqa: E402
 from minigan.tensor import Tensor  # noqa: E402
 
 
-def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64):
+def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64,
+               conditional=False):
     p = cli.parser(prog, description)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--data", default=os.path.join("data", kind),
@@ -29,6 +31,10 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64):
                    help="download the IDX files into --data first (digests are checked)")
     p.add_argument("--subset", type=cli.positive_int, metavar="N",
                    help="train on a random N images only")
+    if conditional:
+        p.add_argument("--class-names", type=class_name_list, default=None, metavar="A,B,...",
+                       help="the ten names for the grid's rows (default: Fashion-MNIST's names "
+                            "for its files, else the class numbers 0..9)")
     p.add_argument("--device", choices=("cpu", "gpu"),
                    default=os.environ.get("MINIGAN_DEVICE", "cpu"))
     p.add_argument("--epochs", type=cli.positive_int, default=epochs)
@@ -41,6 +47,8 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64):
     p.add_argument("--seed", type=cli.non_negative_int, default=0)
     p.add_argument("--sample-every", type=cli.positive_int, default=10, metavar="EPOCHS",
                    help="save an image grid, the generator and a full checkpoint this often")
+    p.add_argument("--keep-every", type=cli.positive_int, default=None, metavar="EPOCHS",
+                   help="also keep the generator of every EPOCHS-th epoch (generator_eNNN.npz)")
     p.add_argument("--log-every", type=cli.positive_int, default=None, metavar="STEPS",
                    help="steps between log lines (default: about 20 per run)")
     p.add_argument("--resume", metavar="CHECKPOINT",
@@ -56,6 +64,15 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64):
         p.error(f"--resume {args.resume}: no such file")
     args.kind = kind
     return args, p
+
+
+def class_name_list(text):
+    """--class-names: ten comma-separated names."""
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 10 or not all(names):
+        raise argparse.ArgumentTypeError(f"expected ten comma-separated names, got {len(names)}: "
+                                         f"{text!r}")
+    return tuple(names)
 
 
 def claim_output(parser, args, name):
@@ -78,7 +95,8 @@ def load_images(args):
         if args.download:
             image_data.download_mnist(args.data, kind=args.kind)
         x, y = image_data.load_mnist(args.data, "train", kind=args.kind, device=args.device)
-        names = image_data.FASHION_CLASSES if args.kind == "fashion" else image_data.DIGIT_CLASSES
+        names = image_data.class_names(args.data)        # known from the files' digests
+    names = getattr(args, "class_names", None) or names
     if args.subset is not None:
         if args.subset > len(x):
             raise ValueError(f"--subset must be at most the {len(x)} images, got {args.subset}")
@@ -126,7 +144,8 @@ def run(args, out, name, trainer, images, labels, class_names, conditional):
     try:
         trainer.train(images, args.epochs, args.batch_size, labels=labels if conditional else None,
                       log_every=log_every, on_epoch=save_grid, checkpoint_dir=out,
-                      checkpoint_every=args.sample_every, start_epoch=start_epoch, progress=True)
+                      checkpoint_every=args.sample_every, keep_every=args.keep_every,
+                      start_epoch=start_epoch, progress=True)
     except KeyboardInterrupt:
         checkpoint = os.path.join(out, "checkpoint.npz")
         raise KeyboardInterrupt(
@@ -136,13 +155,16 @@ def run(args, out, name, trainer, images, labels, class_names, conditional):
     seconds = time.perf_counter() - t0
     plot_history(trainer.history, os.path.join(out, "curves.png"), title=name)
     epochs_run = args.epochs - start_epoch + 1
+    timing = trainer.timing              # ms/step leaves out the time spent saving
     record = {"args": vars(args), "steps": steps, "seconds": round(seconds, 1),
-              "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
-              "ms_per_step": round(1e3 * seconds / max(steps, 1), 2)}
+              "seconds_saving": round(timing.other_seconds, 1),
+              "seconds_per_epoch": round(timing.train_seconds / max(epochs_run, 1), 2),
+              "ms_per_step": round(timing.ms_per_step, 2)}
     cli.write_json(os.path.join(out, "run.json"), record)
-    print(f"done: {seconds:.1f} s, {record['seconds_per_epoch']} s/epoch, "
-          f"{record['ms_per_step']} ms/step. Grids, generator.npz, checkpoint.npz and curves.png "
-          f"are in {out}/; sample with: python -m minigan.sample {out}/generator.npz")
+    print(f"done: {seconds:.1f} s ({timing.other_seconds:.1f} s of it saving grids and "
+          f"checkpoints), {record['seconds_per_epoch']} s/epoch, {record['ms_per_step']} "
+          f"ms/step. Grids, generator.npz, checkpoint.npz and curves.png are in {out}/; sample "
+          f"with: python -m minigan.sample {out}/generator.npz")
     return record
 
 

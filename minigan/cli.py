@@ -104,7 +104,8 @@ def parser(prog, description):
 
 # What a training run writes to its folder: what --overwrite removes, and nothing else.
 RUN_FILES = ("checkpoint.npz", "generator.npz", "discriminator.npz", "generator_average.npz",
-             "history.csv", "run.json", "samples.png", "curves.png", "samples_epoch_*.png")
+             "generator_e*.npz", "history.csv", "run.json", "samples.png", "curves.png",
+             "samples_epoch_*.png")
 
 
 def claim_run_folder(parser, out, resume=None, overwrite=False):

@@ -150,6 +150,23 @@ def _find(folder, name, what, kind):
         f"t10k-labels-idx1-ubyte.gz) directly in that folder.")
 
 
+def identify_mnist(folder):
+    """"mnist" or "fashion" when folder's train labels are that data set's official .gz file
+    (its MD5), else None: the two share their file names, so only the content tells them apart."""
+    path = os.path.join(folder, FILES["train"][1] + ".gz")
+    if not os.path.isfile(path):
+        return None
+    digest = file_md5(path)                   # 29 KB: quick
+    return next((kind for kind, table in MD5.items()
+                 if table[FILES["train"][1] + ".gz"] == digest), None)
+
+
+def class_names(folder):
+    """The ten class names for the data in `folder`: Fashion-MNIST's names if identify_mnist
+    finds its files there, else the class numbers "0".."9" (the digits, for MNIST)."""
+    return FASHION_CLASSES if identify_mnist(folder) == "fashion" else DIGIT_CLASSES
+
+
 def load_mnist(folder, split="train", kind="mnist", device=None):
     """MNIST or Fashion-MNIST from IDX files in `folder`: (images, labels) on `device`.
 

@@ -9,8 +9,8 @@ is needed. Sampling runs in eval mode: BatchNorm uses its running statistics.
 import os
 
 from . import backend, cli
-from .gan import GeneratorBase, load_model
-from .io import save_array
+from .gan import GeneratorBase, describe, load_model
+from .io import load_arrays, save_array
 from .plots import plot_image_grid, plot_snapshots
 from .random import Random
 from .tensor import Tensor
@@ -69,7 +69,8 @@ def _main(argv):
         plot_image_grid(samples, args.out, columns=min(args.n, 8))
     else:
         plot_snapshots(None, [(f"{args.n} samples", samples)], args.out)
-    print(f"{args.n} samples of shape {samples.shape[1:]} written to {args.out}")
+    print(f"{args.n} samples of shape {samples.shape[1:]} written to {args.out}, from "
+          f"{args.generator}: {describe(load_arrays(args.generator))}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from minigan.gan import Discriminator, Generator
 
 GAN_2D = load_script("examples/gan_2d.py")
 DCGAN = load_script("examples/dcgan_mnist.py")
+ACGAN = load_script("examples/acgan_fashion_mnist.py")
 TINY = ["--n", "64", "--epochs", "1", "--batch-size", "32"]
 
 
@@ -106,8 +107,13 @@ CASES = [
     ("trace", ["--batch-size", "-2"], "argument --batch-size: expected an integer >= 1"),
     ("trace", ["--max-lines", "0"], "argument --max-lines: expected an integer >= 1"),
     ("trace", ["--checkpoint", "{tmp}/missing.npz"], "--checkpoint {tmp}/missing.npz: no such"),
+    ("gan_2d", ["--keep-every", "0"], "argument --keep-every: expected an integer >= 1"),
+    ("acgan", ["--class-names", "a,b,c"],
+     "argument --class-names: expected ten comma-separated names, got 3: 'a,b,c'"),
+    ("acgan", ["--class-names", "0,1,2,3,4,5,6,7,8,"], "expected ten comma-separated names"),
 ]
 COMMANDS = {"gan_2d": (GAN_2D.main, "gan_2d.py"), "dcgan": (DCGAN.main, "dcgan_mnist.py"),
+            "acgan": (ACGAN.main, "acgan_fashion_mnist.py"),
             "sample": (sample_main, "python -m minigan.sample"),
             "trace": (trace_main, "python -m minigan.trace")}
 
@@ -199,3 +205,45 @@ def test_help_shows_defaults_but_not_none(capsys):
     text = capsys.readouterr().out
     assert "(default: 1000)" in text and "(default: None)" not in text
     assert "--debug" in text and "--overwrite" in text
+
+
+def test_keep_every_keeps_those_epochs_generators_and_says_their_epoch(tmp_path, capsys):
+    from minigan.gan import describe, load_model
+    from minigan.io import load_arrays
+    out = tmp_path / "run"
+    GAN_2D.main(["--n", "64", "--epochs", "4", "--batch-size", "32", "--keep-every", "2",
+                 "--out", str(out)])
+    printed = capsys.readouterr().out
+    kept = sorted(f for f in os.listdir(out) if f.startswith("generator_e"))
+    assert kept == ["generator_e002.npz", "generator_e004.npz"]
+    assert describe(load_arrays(out / "generator_e002.npz")).endswith("after epoch 2 (step 4)")
+    assert describe(load_arrays(out / "generator.npz")).endswith("after epoch 4 (step 8)")
+    early, last = (load_model(out / name) for name in ("generator_e002.npz", "generator.npz"))
+    assert not np.array_equal(early.parameters()[0].numpy(), last.parameters()[0].numpy())
+    # the "done" line's rate leaves the saving out, and says how long saving took
+    record = json.loads((out / "run.json").read_text())
+    assert record["ms_per_step"] < 1e3 * record["seconds"] / record["steps"]
+    assert f"({record['ms_per_step']:.2f} ms/step; " in printed and "s of it saving)" in printed
+
+    from minigan.sample import _main
+    _main([str(out / "generator_e002.npz"), "--n", "8", "--out", str(tmp_path / "s.png")])
+    assert "after epoch 2 (step 4)" in capsys.readouterr().out
+    GAN_2D.main(TINY + ["--out", str(out), "--overwrite"])     # an old run's kept files go too
+    assert not [f for f in os.listdir(out) if f.startswith("generator_e")]
+
+
+def test_acgan_class_names_name_the_grid_rows(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    import image_gan_common
+    rows = {}
+    plot = image_gan_common.plot_image_grid
+
+    def recording_plot(images, path, columns, row_labels=None, **kwargs):
+        rows["labels"] = row_labels
+        return plot(images, path, columns, row_labels, **kwargs)
+
+    monkeypatch.setattr(image_gan_common, "plot_image_grid", recording_plot)
+    names = [f"class{i}" for i in range(10)]
+    ACGAN.main(["--digits", "--subset", "64", "--batch-size", "32", "--width", "4",
+                "--epochs", "1", "--class-names", ",".join(names), "--out", str(tmp_path)])
+    assert rows["labels"] == names

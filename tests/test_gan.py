@@ -208,6 +208,63 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(device, tm
     assert sorted(os.listdir(tmp_path)) == sorted(files)         # no temporary files left
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_the_first_non_finite_step_is_named_though_checks_come_every_few_steps(device):
+    G, D = small_pair(device)
+    trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
+    step = trainer.train_step
+
+    def sabotaged_step(*args):
+        if trainer.steps_done == 5:         # the update of step 6 is the first that breaks
+            D.parameters()[-1].data[0] = float("nan")
+        return step(*args)
+
+    trainer.train_step = sabotaged_step
+    with pytest.raises(NonFiniteLossError) as info:     # losses are checked every 8 steps
+        trainer.train(make_2d("sine", 64, device=device).points, 2, 4, log_every=8)
+    assert info.value.step == 6 and len(trainer.history) == 5
+    assert str(info.value).startswith("step 6: a loss is not finite (d_real=nan")
+    assert "Training stopped at step 8 (losses are checked every 8 steps)" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_data_that_is_not_finite_is_refused_naming_the_row(device, bad):
+    G, D = small_pair(device)
+    trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
+    data = make_2d("sine", 32, device=device).points
+    data[[9, 20], 1] = bad
+    with pytest.raises(ValueError, match=rf"GANTrainer.train: data row 9 holds {bad} \(2 of 32 "
+                                         rf"rows are not finite\): the data must be finite"):
+        trainer.train(data, 1, 4, log_every=0)
+    assert trainer.steps_done == 0
+
+
+def test_timing_leaves_the_saving_and_callbacks_out(tmp_path):
+    import time
+    G, D = small_pair("cpu")
+    trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
+    trainer.train(make_2d("sine", 32).points, 2, 8, log_every=0,
+                  on_epoch=lambda t, epoch: time.sleep(0.2), checkpoint_dir=tmp_path)
+    timing = trainer.timing
+    assert timing.steps == 8 and timing.other_seconds >= 0.4
+    assert timing.train_seconds < timing.other_seconds     # 8 tiny steps take far less
+    assert timing.ms_per_step == pytest.approx(1e3 * timing.train_seconds / 8)
+
+
+def test_keep_every_keeps_generators_of_those_epochs(tmp_path):
+    G, D = small_pair("cpu")
+    trainer = GANTrainer(G, D, SGD(G.parameters(), 0.01), SGD(D.parameters(), 0.01), seed=0)
+    data = make_2d("sine", 32).points
+    with pytest.raises(ValueError, match="keep_every keeps generators in checkpoint_dir"):
+        trainer.train(data, 3, 8, keep_every=2)
+    with pytest.raises(ValueError, match="keep_every must be an integer >= 1, got 0"):
+        trainer.train(data, 3, 8, keep_every=0, checkpoint_dir=tmp_path)
+    trainer.train(data, 5, 8, log_every=0, checkpoint_dir=tmp_path, checkpoint_every=5,
+                  keep_every=2)
+    assert sorted(f for f in os.listdir(tmp_path) if f.startswith("generator_e")) == [
+        "generator_e002.npz", "generator_e004.npz"]
+
+
 def test_networks_on_different_devices_are_refused():
     G, D = small_pair("cpu")
     if not minigan.gpu_available():

@@ -190,6 +190,24 @@ def test_class_names():
     assert FASHION_CLASSES[6] == "Shirt" and FASHION_CLASSES[7] == "Sneaker"
 
 
+@pytest.mark.parametrize("kind, names", [("fashion", FASHION_CLASSES), ("mnist", DIGIT_CLASSES),
+                                         (None, DIGIT_CLASSES)])
+def test_class_names_come_from_the_files_digest(tmp_path, monkeypatch, kind, names):
+    # MNIST and Fashion-MNIST share their file names: only the digest tells them apart.
+    write_split(tmp_path)
+    label_file = images.FILES["train"][1] + ".gz"
+    if kind is not None:      # pretend these tiny files are the official ones of `kind`
+        monkeypatch.setitem(images.MD5[kind], label_file, file_md5(tmp_path / label_file))
+    assert images.identify_mnist(tmp_path) == kind
+    assert images.class_names(tmp_path) == names
+
+
+def test_uncompressed_files_are_not_identified(tmp_path):
+    write_split(tmp_path, compress=False)
+    assert images.identify_mnist(tmp_path) is None
+    assert images.class_names(tmp_path) == DIGIT_CLASSES
+
+
 # ---------------------------------------------------------------- download_mnist
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import json
 
 from ..io import load_arrays
-from ..nn.module import CONFIG_KEY
+from ..nn.module import CONFIG_KEY, weights_only
 from ..random import default_random
 from .acgan import ACGANDiscriminator, ACGANGenerator
 from .checkpoint import describe
@@ -11,7 +11,7 @@ from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .history import History
 from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from .models import Discriminator, DiscriminatorBase, Generator, GeneratorBase
-from .monitor import NonFiniteLossError
+from .monitor import NonFiniteLossError, Timing
 from .trainer import DiscriminatorStep, GANTrainer, GeneratorStep
 
 MODELS = {cls.__name__: cls for cls in (Generator, Discriminator, DCGANGenerator,
@@ -27,7 +27,7 @@ def load_model(path, device="cpu"):
                 "build the network yourself and call .load(path)")
         raise ValueError(f"load_model: {path} is {describe(arrays)}, not a saved network: "
                          f"{hint}")
-    config = json.loads(str(arrays.pop(CONFIG_KEY)))
+    config = json.loads(str(arrays[CONFIG_KEY]))
     if config.get("class") not in MODELS:
         raise ValueError(f"load_model: {path} holds an unknown network {config.get('class')!r}; "
                          f"known: {sorted(MODELS)}")
@@ -37,4 +37,4 @@ def load_model(path, device="cpu"):
     position = rng.get_state()
     model = MODELS[config["class"]](**config["kwargs"])
     rng.set_state(position)
-    return model.load_state_dict(arrays).to(device)
+    return model.load_state_dict(weights_only(arrays)).to(device)

@@ -15,22 +15,30 @@ import os
 
 from .. import backend
 from ..io import load_arrays, save_arrays
-from ..nn.module import CONFIG_KEY
+from ..nn.module import CONFIG_KEY, TRAINED_KEY
 from ..random import default_random
 
 NETWORKS_KEY = "__networks__"     # {"G": G.config, "D": D.config} as JSON
 
 
-def save_checkpoint(trainer, folder, epoch):
+def save_checkpoint(trainer, folder, epoch, keep=False):
     """Write to `folder`, each file atomically (a crash mid-save leaves the previous file):
     generator.npz and discriminator.npz (the networks, for sampling; generator_average.npz too
-    with the g_average option), history.csv, and
+    with the g_average option; with `keep`, a copy of G as generator_eNNN.npz that later saves
+    leave alone), history.csv, and
     checkpoint.npz: everything needed to resume (both networks, both optimisers' states,
-    the step and epoch, the history and the random generator's position)."""
-    trainer.G.save(os.path.join(folder, "generator.npz"))
-    trainer.D.save(os.path.join(folder, "discriminator.npz"))
+    the step and epoch, the history and the random generator's position).
+
+    checkpoint.npz is written last. A kill between the files leaves the others one save ahead
+    of it; each network file records its epoch and step (describe() says them), and a run
+    resumed from the checkpoint rewrites them at its next save."""
+    trained = {"epoch": epoch, "step": trainer.steps_done}
+    trainer.G.save(os.path.join(folder, "generator.npz"), trained)
+    if keep:
+        trainer.G.save(os.path.join(folder, f"generator_e{epoch:03d}.npz"), trained)
+    trainer.D.save(os.path.join(folder, "discriminator.npz"), trained)
     if trainer.g_average is not None:
-        trainer.g_average.model.save(os.path.join(folder, "generator_average.npz"))
+        trainer.g_average.model.save(os.path.join(folder, "generator_average.npz"), trained)
     trainer.history.save_csv(os.path.join(folder, "history.csv"))
     arrays = {"steps_done": trainer.steps_done, "epoch": epoch, "seed": trainer.rng.seed or 0,
               NETWORKS_KEY: json.dumps({"G": trainer.G.config, "D": trainer.D.config})}
@@ -92,13 +100,16 @@ def describe(arrays):
     if "steps_done" in arrays:
         networks = json.loads(str(arrays[NETWORKS_KEY])) if NETWORKS_KEY in arrays else {}
         names = [_config_text(networks.get(k)) for k in ("G", "D")]
-        return (f"a checkpoint of {names[0]} and {names[1]}" if all(names) else
-                "a training checkpoint")
+        when = f" after epoch {int(arrays['epoch'])} (step {int(arrays['steps_done'])})"
+        return (f"a checkpoint of {names[0]} and {names[1]}{when}" if all(names) else
+                f"a training checkpoint{when}")
     if CONFIG_KEY in arrays:
         config = json.loads(str(arrays[CONFIG_KEY]))
         kind = ("generator" if "Generator" in config["class"] else
                 "discriminator" if "Discriminator" in config["class"] else "network")
-        return f"a saved {kind}, {_config_text(config)}"
+        trained = json.loads(str(arrays[TRAINED_KEY])) if TRAINED_KEY in arrays else None
+        when = f", after epoch {trained['epoch']} (step {trained['step']})" if trained else ""
+        return f"a saved {kind}, {_config_text(config)}{when}"
     return "weights saved without a configuration"
 
 

@@ -1,4 +1,6 @@
 """The trainer's input checks: every bad setting or data set gets one clear line naming it."""
+import math
+
 from .. import backend
 from ..arguments import check_int
 from ..optim import Optimizer
@@ -66,7 +68,8 @@ def check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average)
                          f"must be None or in (0, 1), e.g. 0.999, got {g_average!r}")
 
 
-def check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every):
+def check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every,
+                   keep_every=None, checkpoint_dir=None):
     """train()'s epochs and intervals: epochs is the number of the last epoch, counted from 1."""
     owner = "GANTrainer.train"
     check_int(owner, "epochs", epochs)
@@ -78,6 +81,11 @@ def check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_ev
     check_int(owner, "callback_every", callback_every)
     if checkpoint_every is not None:
         check_int(owner, "checkpoint_every", checkpoint_every)
+    if keep_every is not None:
+        check_int(owner, "keep_every", keep_every)
+        if checkpoint_dir is None:
+            raise ValueError(f"{owner}: keep_every keeps generators in checkpoint_dir: give "
+                             f"checkpoint_dir too")
     if log_every is not None:
         check_int(owner, "log_every (0: no progress lines)", log_every, minimum=0)
 
@@ -102,7 +110,23 @@ def check_data(trainer, data, batch_size):
     if backend.device_of(data) != trainer.device:
         raise backend.DeviceError(f"GANTrainer.train: data is on {backend.device_of(data)}, "
                                   f"the networks on {trainer.device}; use data on one device")
-    return data.astype("float32", copy=False)
+    data = data.astype("float32", copy=False)
+    check_finite("GANTrainer.train: data", data)
+    return data
+
+
+def check_finite(what, array):
+    """Refuse an array (N, ...) with NaN or inf in it, naming the first such row: the losses
+    would go non-finite in the first step that draws that row, and the error would then blame
+    the learning rate."""
+    xp = backend.get_array_module(array)
+    finite_rows = xp.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    if not bool(finite_rows.all()):                    # one host sync per train() call
+        row = int(xp.argmin(finite_rows))
+        bad = next(v for v in backend.to_numpy(array[row]).ravel().tolist()
+                   if not math.isfinite(v))
+        raise ValueError(f"{what} row {row} holds {bad} ({int((~finite_rows).sum())} of "
+                         f"{len(array)} rows are not finite): the data must be finite")
 
 
 def check_labels(trainer, labels, n):

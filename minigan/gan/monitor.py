@@ -7,6 +7,8 @@ every step. At each flush the figures are checked (training stops at the first n
 before anything more is saved) and passed to the collapse guard (collapse.py); every
 `log_every` steps a progress line is printed.
 """
+import contextlib
+import dataclasses
 import math
 import time
 
@@ -16,7 +18,25 @@ from .history import row_of
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; training stopped before saving anything more."""
+    """A loss became NaN or infinite; training stopped before saving anything more. `step` is
+    the first step whose losses were not finite (the history holds the steps before it)."""
+
+    def __init__(self, message, step=None):
+        super().__init__(message)
+        self.step = step
+
+
+@dataclasses.dataclass
+class Timing:
+    """Where a train() call's time went: `steps` steps took `train_seconds`; saving files and
+    the on_epoch callback (plots, grids) took `other_seconds` more."""
+    steps: int
+    train_seconds: float
+    other_seconds: float
+
+    @property
+    def ms_per_step(self):
+        return 1e3 * self.train_seconds / max(self.steps, 1)
 
 
 class Monitor:
@@ -32,6 +52,7 @@ class Monitor:
         columns = len(trainer.history.names) - 1
         self.buffer = xp.empty((self.flush_every, columns), dtype="float32")
         self.filled, self.start, self.t0 = 0, trainer.steps_done, time.perf_counter()
+        self.other_seconds = 0.0       # in saving and callbacks: not counted in ms/step
         self.bar = ProgressBar(total) if progress else None
 
     def record(self, d_steps, g_step, epoch, epochs):
@@ -50,6 +71,20 @@ class Monitor:
                 self.bar.clear()
             self.log_line(done, epoch, epochs)
 
+    @contextlib.contextmanager
+    def aside(self):
+        """Time spent in this block (saving, callbacks) is left out of the steps' rate."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.other_seconds += time.perf_counter() - t
+
+    def timing(self):
+        elapsed = time.perf_counter() - self.t0
+        return Timing(self.trainer.steps_done - self.start, elapsed - self.other_seconds,
+                      self.other_seconds)
+
     def flush(self):
         """Move the buffered figures to the history (one host copy); stop on the first
         non-finite loss; run the collapse guard on them."""
@@ -64,9 +99,12 @@ class Monitor:
                 trainer.history.append_rows(first, rows[:i])
                 values = ", ".join(f"{name}={v}"
                                    for name, v in zip(trainer.history.names[1:], row))
+                # The data was checked to be finite (checks.check_data): the updates diverged.
                 raise NonFiniteLossError(
-                    f"step {first + i}: a loss is not finite ({values}). Training stopped; files "
-                    f"saved before this step are intact. Try a lower learning rate.")
+                    f"step {first + i}: a loss is not finite ({values}). Training stopped at "
+                    f"step {trainer.steps_done} (losses are checked every {self.flush_every} "
+                    f"steps); files saved before step {first + i} are intact. Try a lower "
+                    f"learning rate.", step=first + i)
         trainer.history.append_rows(first, rows)
         trainer.collapse_guard.check(first, rows, self.log, self.window)
 
@@ -80,8 +118,8 @@ class Monitor:
             losses = (f"d_real={h.last('d_real'):.3f} d_fake={h.last('d_fake'):.3f} "
                       f"g={h.last('g'):.3f}")
         elapsed = time.perf_counter() - self.t0
-        rate = 1e3 * elapsed / done
-        eta = (self.total - done) * elapsed / done
+        rate = 1e3 * (elapsed - self.other_seconds) / done
+        eta = (self.total - done) * rate / 1e3
         self.log(f">{done:{len(str(self.total))}d}/{self.total} (epoch {epoch}/{epochs}) "
                  f"{losses}  D(x)={h.last('d_x'):.3f} D(G(z))={h.last('d_g_z'):.3f}  "
                  f"[{rate:.2f} ms/step, {format_duration(elapsed)} elapsed, "

@@ -70,6 +70,7 @@ class GANTrainer:
         self.device = generator.device
         self.rng = Random(seed, self.device)
         self.steps_done = 0
+        self.timing = None      # after train(): its steps, and seconds training and saving (Timing)
         self.history = History(conditional=self.num_classes > 0)
         self.collapse_guard = CollapseGuard(generator_loss)
         self.lr_schedules = [] if lr_decay_steps is None else [
@@ -175,14 +176,16 @@ class GANTrainer:
     # --- the loop --------------------------------------------------------------------------------
     def train(self, data, epochs, batch_size, *, labels=None, log_every=None, log=print,
               on_epoch=None, callback_every=1, checkpoint_dir=None, checkpoint_every=None,
-              start_epoch=1, progress=False):
+              keep_every=None, start_epoch=1, progress=False):
         """Run floor(N / batch_size) * epochs steps of Algorithm 1 on `data` (N, ...): vectors
         (N, features) or images (N, C, H, W); `labels` (N,) integers for a conditional pair.
 
         log_every: steps between progress lines (default: about 10 per run; 0 for none).
         on_epoch(trainer, epoch) is called every `callback_every` epochs and after the last (for
         plots, say); with `checkpoint_dir`, the networks and the history are saved there every
-        `checkpoint_every` epochs (default: callback_every) and after the last (save_checkpoint).
+        `checkpoint_every` epochs (default: callback_every) and after the last (save_checkpoint);
+        with `keep_every`, also every keep_every epochs, keeping that epoch's G as
+        generator_eNNN.npz (generator.npz is always the latest).
         Before either, the losses are checked for NaN/inf: training stops at the first bad
         step, and the files saved before it stay intact. The collapse guard (collapse.py) also
         looks for a D that has won outright: `log` gets one "warning: ..." line if so (even with
@@ -190,7 +193,8 @@ class GANTrainer:
         start_epoch: to resume (see load_checkpoint), the first epoch to run; epochs is the last.
         progress: also draw a live progress bar (rate, time left) on an interactive terminal.
         """
-        check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every)
+        check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every,
+                       keep_every, checkpoint_dir)
         data = check_data(self, data, batch_size)
         labels = check_labels(self, labels, len(data))
         steps_per_epoch = len(data) // batch_size
@@ -204,19 +208,23 @@ class GANTrainer:
                 monitor.record(d_steps, g_step, epoch, epochs)
             last = epoch == epochs
             callback = on_epoch is not None and (epoch % callback_every == 0 or last)
+            keep = keep_every is not None and epoch % keep_every == 0
             checkpoint = checkpoint_dir is not None and (
-                epoch % (checkpoint_every or callback_every) == 0 or last)
+                epoch % (checkpoint_every or callback_every) == 0 or last or keep)
             if callback or checkpoint:
                 monitor.flush()                 # raises at a non-finite loss: nothing saved
-            if checkpoint:
-                self.save_checkpoint(checkpoint_dir, epoch)
-            if callback:
-                on_epoch(self, epoch)
+            with monitor.aside():
+                if checkpoint:
+                    self.save_checkpoint(checkpoint_dir, epoch, keep)
+                if callback:
+                    on_epoch(self, epoch)
+        self.timing = monitor.timing()
         return self.history
 
-    def save_checkpoint(self, folder, epoch):
-        """Save the networks, the history and a full checkpoint.npz to `folder` (checkpoint.py)."""
-        save_checkpoint(self, folder, epoch)
+    def save_checkpoint(self, folder, epoch, keep=False):
+        """Save the networks, the history and a full checkpoint.npz to `folder` (checkpoint.py);
+        with `keep`, also G as generator_eNNN.npz."""
+        save_checkpoint(self, folder, epoch, keep)
 
     def load_checkpoint(self, path):
         """Restore a checkpoint.npz; returns its epoch, for train(..., start_epoch=epoch + 1)."""

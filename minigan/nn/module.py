@@ -19,6 +19,13 @@ from ..tensor import Tensor
 
 
 CONFIG_KEY = "__config__"   # where save() stores a module's config (JSON) beside its arrays
+TRAINED_KEY = "__trained__"  # and how far it was trained (JSON), when the trainer saved it
+
+
+def weights_only(arrays):
+    """The arrays of a saved file without what save() keeps beside them (config, trained)."""
+    return {name: value for name, value in arrays.items()
+            if name not in (CONFIG_KEY, TRAINED_KEY)}
 
 
 class Parameter(Tensor):
@@ -200,19 +207,20 @@ class Module:
 
     config = None       # {"class": ..., "kwargs": ...} for a @rebuildable module's instances
 
-    def save(self, path):
+    def save(self, path, trained=None):
         """Write state_dict() (and the config, if any) to an .npz file, atomically: the old
-        file survives a crash."""
+        file survives a crash. trained: a dict such as {"epoch": 5, "step": 320}, kept in the
+        file so that it says how far its weights were trained."""
         arrays = self.state_dict()
         if self.config is not None:
             arrays[CONFIG_KEY] = backend.to_numpy(json.dumps(self.config))
+        if trained is not None:
+            arrays[TRAINED_KEY] = backend.to_numpy(json.dumps(trained))
         save_arrays(path, arrays)
 
     def load(self, path):
         """Load parameters saved with save(); returns self."""
-        arrays = load_arrays(path)
-        arrays.pop(CONFIG_KEY, None)
-        return self.load_state_dict(arrays)
+        return self.load_state_dict(weights_only(load_arrays(path)))
 
     def __repr__(self):
         children = list(self.named_children())
