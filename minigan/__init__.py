@@ -23,6 +23,6 @@ The README's "Reading the source" says more of each.
 from . import backend, functions
 from .backend import DeviceError, default_device, gpu_available, set_default_device
 from .random import Random, manual_seed
-from .tensor import Function, Tensor, no_grad, tensor
+from .tensor import Function, Tensor, enable_grad, grad, no_grad, tensor
 
 __version__ = "0.1.0"

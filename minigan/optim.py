@@ -18,6 +18,7 @@ from . import backend
 from .arguments import check_positive
 from .backend import get_array_module
 from .fast import adam as flat_adam
+from .tensor import Tensor
 
 
 class Optimizer:
@@ -36,6 +37,7 @@ class Optimizer:
 
     def step(self):
         self.t += 1
+        _plain_gradients(self.params)
         for p in self.params:
             if p.grad is not None:
                 self.update_one(p)
@@ -51,6 +53,13 @@ class Optimizer:
     def load_state_dict(self, state):
         """Restore a state_dict() onto these parameters (same order, same shapes)."""
         return load_state_dict(self, state)
+
+
+def _plain_gradients(params):
+    """A gradient left as a Tensor by backward(create_graph=True) is used for its values."""
+    for p in params:
+        if isinstance(p.grad, Tensor):
+            p.grad = p.grad.data
 
 
 class Adam(Optimizer):
@@ -97,6 +106,7 @@ class Adam(Optimizer):
         self.state[id(p)] = [m, v, t]
 
     def step(self):
+        _plain_gradients(self.params)
         if self.flat and flat_adam.step_together(self):
             return
         self.together = None     # update_one makes new m and v: rebuild the flat ones next time

@@ -26,6 +26,13 @@ safely be shared (``add`` hands the same ``gy`` to both of its inputs).
 Two things watch backward(), each a one-line call: the check that no array a Function saved was
 changed in place since (minigan/inplace.py says why), and an optional hook that sees every
 tensor and its gradient (the tracer's, minigan/trace.py).
+
+Gradients of gradients. A gradient penalty (R1: ||dD(x)/dx||^2) is a loss made of a gradient,
+so D's update must differentiate a backward pass. ``grad(y, x, create_graph=True)`` runs each
+Function's backward rule on Tensors instead of arrays: the rule's own arithmetic (``gy * b``)
+then records a graph, and the gradient it returns can be differentiated like any Tensor. There
+is one rule per op, run on either kind of value (Function says how); the plain backward runs it
+on arrays, at NumPy's speed.
 """
 import contextlib
 
@@ -52,39 +59,20 @@ class Tensor:
         self.creator = None               # the Function that computed this tensor (None: a leaf)
         self.name = name                  # for error messages; Module.parameters() names its own
 
-    def backward(self, grad=None):
+    def backward(self, grad=None, create_graph=False):
         """Fill ``.grad`` of every leaf this tensor depends on with dself/dleaf.
 
         ``grad`` is dL/dself for some outer L; it may be omitted when self has one element
-        (a loss), meaning dL/dself = 1.
-
-        Kahn's algorithm, in reverse: a tensor is processed only once every use of it has sent
-        its gradient, so the sum over uses is complete when it is passed on. An explicit list,
-        not recursion: a graph thousands of ops deep must not hit Python's recursion limit.
+        (a loss), meaning dL/dself = 1. With ``create_graph=True`` the backward pass is itself
+        recorded: each ``.grad`` is then a Tensor that can be differentiated again (a
+        Hessian-vector product: ``(x.grad * v).sum().backward()``). minigan.grad() gives
+        gradients without touching ``.grad``.
         """
-        grads = {id(self): self._initial_gradient(grad)}
-        pending_uses = _count_uses(self)          # how many gradients each tensor will receive
-        ready = [self]
-        hook, array_types = _backward_hook, backend.array_types
-        while ready:
-            t = ready.pop()
-            gy = grads.pop(id(t))
-            if not isinstance(gy, array_types):   # the gradient of a 0-d tensor (_as_array)
-                gy = backend.to_numpy(gy)
-            if hook is not None:
-                hook(t, gy)                       # the tracer's one way in (minigan/trace.py)
-            if t.creator is None:                 # a leaf: accumulate
-                t.grad = gy if t.grad is None else _as_array(t.grad + gy)
-                continue
-            for x, gx in _input_gradients(t.creator, gy):
-                key = id(x)
-                grads[key] = gx if key not in grads else grads[key] + gx
-                pending_uses[key] -= 1
-                if pending_uses[key] == 0:
-                    ready.append(x)
+        _backpropagate([self], [self._initial_gradient(grad, create_graph)], create_graph)
 
-    def _initial_gradient(self, grad):
-        """dL/dself to start backward() from: ones for a loss, or the given array."""
+    def _initial_gradient(self, grad, create_graph=False):
+        """dL/dself to start backward() from: ones for a loss, or the given array; a Tensor
+        when the backward pass is recorded."""
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require gradients (it was made "
                                "under no_grad(), from detached tensors, or from constants only)")
@@ -92,10 +80,12 @@ class Tensor:
             if self.size != 1:
                 raise ValueError(f"backward() without a gradient needs a one-element tensor "
                                  f"(a loss), got shape {self.shape}; pass grad= explicitly")
-            return backend.get_array_module(self.data).ones_like(self.data)
+            grad = backend.get_array_module(self.data).ones_like(self.data)
         if grad.shape != self.shape:
             raise ValueError(f"backward(grad): grad has shape {grad.shape}, expected {self.shape}")
-        return grad
+        if create_graph:
+            return grad if isinstance(grad, Tensor) else Tensor(grad)
+        return grad.data if isinstance(grad, Tensor) else grad
 
     # --- array facts -------------------------------------------------------------------------
     @property
@@ -212,6 +202,11 @@ class Tensor:
     def T(self):
         return F.transpose(self)
 
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return F.transpose(self, tuple(axes))
+
     def exp(self):
         return F.exp(self)
 
@@ -239,12 +234,28 @@ class Function:
 
     Inputs may be Tensors or constants (Python numbers, arrays): constants are passed to forward
     unchanged and never get a gradient.
+
+    What backward needs from the forward pass, the forward keeps: in ``self.saved`` the inputs
+    and outputs it will use (``self.saved = a, b``; the rule reads ``a, b = self.saved``), in
+    other attributes what is constant (shapes, masks).
+
+    Differentiating twice (``create_graph=True``): the same backward rule runs on Tensors.
+    gy is a Tensor, and each array in ``self.saved`` is swapped for the Tensor it is the data
+    of, so ``gy * b`` records a Mul and the backward pass becomes a graph of its own. A rule
+    written with operators and the functions of minigan/functions/ works on both; a Function
+    whose rule has been checked so (gradcheck.check_second_order) says
+    ``twice_differentiable = True``, and create_graph refuses the others by name.
     """
+    saved = ()                      # the arrays backward() uses: inputs and the output
+    twice_differentiable = False    # may backward() be recorded? (see above)
 
     def __call__(self, *inputs):
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         backend.check_one_device(type(self).__name__, arrays)
-        out = Tensor(self.forward(*arrays))
+        y = self.forward(*arrays)
+        out = Tensor(y)
+        if out.data is not y and self.saved:   # a NumPy scalar became a 0-d array: save that
+            self.saved = tuple(out.data if v is y else v for v in self.saved)
         if _grad_enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if any(needs):                  # record the graph: out remembers how it was made
@@ -281,21 +292,66 @@ def _array_of_scalar(data, name):
 
 def _as_array(gradient):
     """A gradient as an array: a NumPy scalar becomes a 0-d array of its dtype."""
-    return gradient if isinstance(gradient, backend.array_types) else backend.to_numpy(gradient)
+    return backend.to_numpy(gradient) if backend.is_scalar(gradient) else gradient
 
 
-# --- backward()'s two passes, written out ---------------------------------------------------------
+# --- backward()'s passes, written out -------------------------------------------------------------
 
-def _count_uses(root):
-    """For every tensor the graph below `root` reaches: how many uses will send it a gradient.
+def _backpropagate(roots, root_grads, create_graph=False, wanted=None):
+    """The backward pass from `roots`, given dL/droot for each; returns {id: gradient} of the
+    tensors in `wanted`.
+
+    Kahn's algorithm, in reverse: a tensor is processed only once every use of it has sent
+    its gradient, so the sum over uses is complete when it is passed on. An explicit list, not
+    recursion: a graph thousands of ops deep must not hit Python's recursion limit.
+
+    Without `wanted` (backward()), leaves add their gradient to .grad. With `wanted` (grad()),
+    .grad is left alone and only the part of the graph that leads to those tensors is walked.
+    With create_graph, gradients are Tensors and each backward rule is recorded as it runs.
+    """
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+    pending_uses, useful = _count_uses(roots, wanted)  # how many gradients each will receive
+    ready = [r for r in {id(r): r for r in roots}.values() if pending_uses.get(id(r), 0) == 0]
+    found = {}
+    input_gradients = _recorded_input_gradients if create_graph else _input_gradients
+    hook, array_types = _backward_hook, backend.array_types
+    while ready:
+        t = ready.pop()
+        gy = grads.pop(id(t))
+        if not isinstance(gy, array_types) and not create_graph:
+            gy = backend.to_numpy(gy)             # the gradient of a 0-d tensor (_as_array)
+        if hook is not None:
+            hook(t, gy)                           # the tracer's one way in (minigan/trace.py)
+        if wanted is not None and id(t) in wanted:
+            found[id(t)] = gy
+        if t.creator is None:                     # a leaf: accumulate (backward() only)
+            if wanted is None:
+                t.grad = gy if t.grad is None else _as_array(t.grad + gy)
+            continue
+        for x, gx in input_gradients(t.creator, gy, t, useful):
+            key = id(x)
+            grads[key] = gx if key not in grads else grads[key] + gx
+            pending_uses[key] -= 1
+            if pending_uses[key] == 0:
+                ready.append(x)
+    return found
+
+
+def _count_uses(roots, wanted=None):
+    """For every tensor the graph below `roots` reaches: how many uses will send it a
+    gradient. With `wanted` (ids), only the uses on a path to one of them count, and that set
+    of tensors is returned too (else None).
 
     This walk also makes the in-place check (minigan/inplace.py) before any gradient is
     computed: a Function whose version is not the current one may have stale inputs."""
     now = inplace.version
-    pending_uses = {}
-    stack, seen = [root], {id(root)}
+    pending_uses, users = {}, {}
+    stack, seen = list(roots), {id(r) for r in roots}
     while stack:
-        f = stack.pop().creator
+        t = stack.pop()
+        f = t.creator
         if f is None:
             continue
         if f.version != now:
@@ -303,30 +359,107 @@ def _count_uses(root):
         for x, needs in zip(f.inputs, f.needs_grad):
             if needs:
                 pending_uses[id(x)] = pending_uses.get(id(x), 0) + 1
+                users.setdefault(id(x), []).append(t)
                 if id(x) not in seen:
                     seen.add(id(x))
                     stack.append(x)
-    return pending_uses
+    if wanted is None:
+        return pending_uses, None
+    useful, stack = set(), [key for key in wanted if key in seen]
+    while stack:                            # up from the wanted tensors, through their users
+        key = stack.pop()
+        if key not in useful:
+            useful.add(key)
+            stack += [id(t) for t in users.get(key, ())]
+    return {key: n for key, n in pending_uses.items() if key in useful}, useful
 
 
-def _input_gradients(f, gy):
+def _input_gradients(f, gy, out=None, useful=None):
     """(input, dL/dinput) for each input of f that needs a gradient, from f.backward(gy),
-    checked: a wrong count or shape is a bug in f, and says so."""
-    gxs = f.backward(gy)
+    checked: a wrong count or shape is a bug in f, and says so. With `useful` (grad()), only
+    inputs in it count: the rule is told the others need none, and skips their work."""
+    if useful is None:
+        gxs, needs_now = f.backward(gy), f.needs_grad
+    else:
+        needs_grad = f.needs_grad
+        f.needs_grad = needs_now = tuple(n and id(x) in useful
+                                         for x, n in zip(f.inputs, needs_grad))
+        try:
+            gxs = f.backward(gy)
+        finally:
+            f.needs_grad = needs_grad
     if not isinstance(gxs, tuple):
         gxs = (gxs,)
     if len(gxs) != len(f.inputs):           # zip() would silently drop the missing gradients
         raise RuntimeError(f"Function {type(f).__name__} has a bug: its backward returned "
                            f"{len(gxs)} gradient(s) for {len(f.inputs)} input(s)")
-    out = []
-    for x, gx, needs in zip(f.inputs, gxs, f.needs_grad):
+    result = []
+    for x, gx, needs in zip(f.inputs, gxs, needs_now):
         if needs:
             if gx is None or gx.shape != x.shape:
                 raise RuntimeError(
                     f"Function {type(f).__name__} has a bug: its backward returned a gradient "
                     f"of shape {None if gx is None else gx.shape} for an input of shape {x.shape}")
-            out.append((x, gx))
-    return out
+            result.append((x, gx))
+    return result
+
+
+def _recorded_input_gradients(f, gy, out, useful=None):
+    """_input_gradients with the rule run on Tensors (create_graph): gy is a Tensor, and each
+    array f.saved holds is swapped for the Tensor it is the data of (an input, or `out`), so
+    that the rule's arithmetic records a graph, the graph of the backward pass itself."""
+    name = type(f).__name__
+    if not f.twice_differentiable:
+        raise RuntimeError(f"create_graph: {name} cannot be differentiated twice (its backward "
+                           f"rule works on arrays only); see Function.twice_differentiable")
+    arrays = f.saved
+    f.saved = tuple(_recorded_value(value, f, out, name) for value in arrays)
+    try:
+        with enable_grad():
+            return _input_gradients(f, gy, out, useful)
+    finally:
+        f.saved = arrays
+
+
+def _recorded_value(value, f, out, name):
+    """The Tensor whose data `value` is (f's output or an input), or `value` if a constant."""
+    if value is out.data:
+        return out
+    for x in f.inputs:
+        if value is x or (isinstance(x, Tensor) and value is x.data):
+            return x
+    if hasattr(value, "dtype"):    # an array computed from the inputs: its graph is unknown
+        raise RuntimeError(f"create_graph: {name} saved an array that is neither an input nor "
+                           f"its output, so its backward cannot be recorded")
+    return value
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False):
+    """The gradients of `outputs` with respect to `inputs`, as Tensors; ``.grad`` is untouched.
+
+    outputs: a Tensor or a list; grad_outputs: dL/doutput for each (default: 1 for each
+    one-element output). inputs: a Tensor (one gradient is returned) or a list (a tuple is).
+    With create_graph=True the gradients carry the graph of the backward pass, so they can be
+    differentiated again: a gradient penalty, ||dD(x)/dx||^2, is then a loss like any other.
+    """
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(f"grad: inputs[{i}] is not a Tensor that requires gradients")
+    starts = [y._initial_gradient(g, create_graph) for y, g in zip(outputs, grad_outputs)]
+    found = _backpropagate(outputs, starts, create_graph, wanted={id(x) for x in inputs})
+    for i, x in enumerate(inputs):
+        if id(x) not in found:
+            raise ValueError(f"grad: inputs[{i}] (shape {x.shape}) was not used to compute "
+                             f"the outputs")
+    result = [found[id(x)] if create_graph else Tensor(found[id(x)]) for x in inputs]
+    return result[0] if single else tuple(result)
 
 
 # --- the no_grad switch -------------------------------------------------------------------------
@@ -340,6 +473,17 @@ def no_grad():
     """Compute without recording the graph (sampling, evaluation, the D step's fake batch)."""
     global _grad_enabled
     previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Record the graph again inside a no_grad() block (a recorded backward pass needs it)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, True
     try:
         yield
     finally:

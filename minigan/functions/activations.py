@@ -1,6 +1,6 @@
 """Activations: tanh, sigmoid, relu, leaky_relu, and dropout."""
 from ..backend import get_array_module
-from ..tensor import Function
+from ..tensor import Function, Tensor
 
 
 def stable_sigmoid(x):
@@ -10,7 +10,10 @@ def stable_sigmoid(x):
     probability below ~1e-8 to 0 (it keeps only absolute precision). Instead, with
     e = e^-|x| in (0, 1]:  sigmoid(-|x|) = e / (1 + e), accurate even when tiny, and
     sigmoid(x) = sigmoid(-|x|) for x < 0,  1 - sigmoid(-|x|) for x >= 0.
+    A Tensor (in a recorded backward rule) goes to the Sigmoid Function, which computes this.
     """
+    if isinstance(x, Tensor):
+        return sigmoid(x)
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))                  # e^-|x|, in (0, 1]: never overflows
     s = e / (1 + e)                         # sigmoid(-|x|)
@@ -18,13 +21,17 @@ def stable_sigmoid(x):
 
 
 class Sigmoid(Function):
+    twice_differentiable = True
+
     def forward(self, x):
-        self.y = stable_sigmoid(x)
-        return self.y
+        y = stable_sigmoid(x)
+        self.saved = (y,)
+        return y
 
     def backward(self, gy):
+        (y,) = self.saved
         # d/dx sigmoid = s (1 - s), with s = y.
-        return gy * (self.y * (1 - self.y))
+        return gy * (y * (1 - y))
 
 
 def sigmoid(x):
@@ -32,13 +39,17 @@ def sigmoid(x):
 
 
 class Tanh(Function):
+    twice_differentiable = True
+
     def forward(self, x):
-        self.y = get_array_module(x).tanh(x)
-        return self.y
+        y = get_array_module(x).tanh(x)
+        self.saved = (y,)
+        return y
 
     def backward(self, gy):
+        (y,) = self.saved
         # d/dx tanh x = 1 - tanh^2 x = 1 - y^2.
-        return gy * (1 - self.y * self.y)
+        return gy * (1 - y * y)
 
 
 def tanh(x):
@@ -46,6 +57,8 @@ def tanh(x):
 
 
 class ReLU(Function):
+    twice_differentiable = True     # the mask is constant: relu'' = 0 away from the kink
+
     def forward(self, x):
         # A float mask (1 where x > 0) serves both passes: y = x * mask, dy/dx = mask.
         # Multiplying by it is faster than xp.where with a boolean mask.
@@ -62,6 +75,8 @@ def relu(x):
 
 
 class LeakyReLU(Function):
+    twice_differentiable = True     # m is constant, as ReLU's mask
+
     def __init__(self, slope=0.2):
         self.slope = slope
 
@@ -85,6 +100,7 @@ class Dropout(Function):
     The scaling keeps E[y] = x, so nothing changes between training and evaluation (where
     dropout is the identity).
     """
+    twice_differentiable = True     # the mask is drawn, not computed from x
 
     def __init__(self, p, rng):
         self.p, self.rng = p, rng

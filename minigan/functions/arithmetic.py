@@ -29,6 +29,8 @@ def _shape(x):
 
 
 class Add(Function):
+    twice_differentiable = True
+
     def forward(self, a, b):
         self.shapes = _shape(a), _shape(b)
         return a + b
@@ -45,6 +47,8 @@ def add(a, b):
 
 
 class Sub(Function):
+    twice_differentiable = True
+
     def forward(self, a, b):
         self.shapes = _shape(a), _shape(b)
         return a - b
@@ -61,14 +65,17 @@ def sub(a, b):
 
 
 class Mul(Function):
+    twice_differentiable = True
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.saved = a, b
         return a * b
 
     def backward(self, gy):
+        a, b = self.saved
         # y = a * b:  dy/da = b, dy/db = a.
-        ga = sum_to(gy * self.b, _shape(self.a)) if self.needs_grad[0] else None
-        gb = sum_to(gy * self.a, _shape(self.b)) if self.needs_grad[1] else None
+        ga = sum_to(gy * b, _shape(a)) if self.needs_grad[0] else None
+        gb = sum_to(gy * a, _shape(b)) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -77,14 +84,17 @@ def mul(a, b):
 
 
 class Div(Function):
+    twice_differentiable = True
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.saved = a, b
         return a / b
 
     def backward(self, gy):
+        a, b = self.saved
         # y = a / b:  dy/da = 1 / b,  dy/db = -a / b^2.
-        ga = sum_to(gy / self.b, _shape(self.a)) if self.needs_grad[0] else None
-        gb = sum_to(-gy * self.a / (self.b * self.b), _shape(self.b)) if self.needs_grad[1] else None
+        ga = sum_to(gy / b, _shape(a)) if self.needs_grad[0] else None
+        gb = sum_to(-gy * a / (b * b), _shape(b)) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -93,6 +103,8 @@ def div(a, b):
 
 
 class Neg(Function):
+    twice_differentiable = True
+
     def forward(self, x):
         return -x
 
@@ -107,17 +119,19 @@ def neg(x):
 
 class Pow(Function):
     """x ** c for a constant exponent c."""
+    twice_differentiable = True
 
     def __init__(self, exponent):
         self.c = exponent
 
     def forward(self, x):
-        self.x = x
+        self.saved = (x,)
         return x ** self.c
 
     def backward(self, gy):
+        (x,) = self.saved
         # y = x^c:  dy/dx = c x^(c-1).
-        return gy * (self.c * self.x ** (self.c - 1))
+        return gy * (self.c * x ** (self.c - 1))
 
 
 def pow(x, exponent):  # noqa: A001 - mirrors the operator it implements
@@ -127,13 +141,17 @@ def pow(x, exponent):  # noqa: A001 - mirrors the operator it implements
 
 
 class Exp(Function):
+    twice_differentiable = True
+
     def forward(self, x):
-        self.y = get_array_module(x).exp(x)
-        return self.y
+        y = get_array_module(x).exp(x)
+        self.saved = (y,)
+        return y
 
     def backward(self, gy):
+        (y,) = self.saved
         # d/dx e^x = e^x = y.
-        return gy * self.y
+        return gy * y
 
 
 def exp(x):
@@ -141,13 +159,16 @@ def exp(x):
 
 
 class Log(Function):
+    twice_differentiable = True
+
     def forward(self, x):
-        self.x = x
+        self.saved = (x,)
         return get_array_module(x).log(x)
 
     def backward(self, gy):
+        (x,) = self.saved
         # d/dx ln x = 1 / x.
-        return gy / self.x
+        return gy / x
 
 
 def log(x):

@@ -34,19 +34,22 @@ from ..tensor import Function, Tensor
 
 
 class SigmoidBCEWithLogits(Function):
+    twice_differentiable = True
+
     def forward(self, x, y):
         xp = get_array_module(x)
-        self.x, self.y = x, y
+        self.saved = x, y
         elementwise = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
         return elementwise.mean()
 
     def backward(self, gy):
         # d/dx [ln(1 + e^-x) + (1 - y) x] = -e^-x / (1 + e^-x) + 1 - y = sigmoid(x) - y,
         # divided by N for the mean.  d/dy = -x / N (targets rarely need it, but it is exact).
-        n = self.x.size
-        gx = gy * ((stable_sigmoid(self.x) - self.y) / n) if self.needs_grad[0] else None
+        x, y = self.saved
+        n = x.size
+        gx = gy * ((stable_sigmoid(x) - y) / n) if self.needs_grad[0] else None
         # sum_to: a one-number target (a 0-d Tensor) was broadcast over all N logits.
-        g_target = sum_to(gy * (-self.x / n), self.y.shape) if self.needs_grad[1] else None
+        g_target = sum_to(gy * (-x / n), y.shape) if self.needs_grad[1] else None
         return gx, g_target
 
 

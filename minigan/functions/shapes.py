@@ -5,7 +5,8 @@ gradient back to where the values came from (broadcast over what was summed, mov
 inverse move).
 """
 from ..backend import get_array_module
-from ..tensor import Function
+from ..tensor import Function, Tensor
+from .arithmetic import sum_to
 
 
 def _keepdims_shape(shape, axis):
@@ -18,6 +19,8 @@ def _keepdims_shape(shape, axis):
 
 
 class Sum(Function):
+    twice_differentiable = True
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
@@ -27,8 +30,7 @@ class Sum(Function):
 
     def backward(self, gy):
         # y = sum_i x_i:  dy/dx_i = 1, so every x_i receives gy (broadcast back).
-        xp = get_array_module(gy)
-        return xp.broadcast_to(gy.reshape(_keepdims_shape(self.shape, self.axis)), self.shape)
+        return broadcast_to(gy.reshape(_keepdims_shape(self.shape, self.axis)), self.shape)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
@@ -36,6 +38,8 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 class Mean(Function):
+    twice_differentiable = True
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
@@ -47,16 +51,42 @@ class Mean(Function):
 
     def backward(self, gy):
         # y = (1/n) sum_i x_i:  dy/dx_i = 1/n.
-        xp = get_array_module(gy)
         g = gy.reshape(_keepdims_shape(self.shape, self.axis)) / self.n
-        return xp.broadcast_to(g, self.shape)
+        return broadcast_to(g, self.shape)
 
 
 def mean(x, axis=None, keepdims=False):
     return Mean(axis, keepdims)(x)
 
 
+class BroadcastTo(Function):
+    """x repeated along new leading axes and along its axes of size 1, up to `shape`."""
+    twice_differentiable = True
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return get_array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        # Each x element was copied to several places of y: its gradient is the sum of theirs.
+        return sum_to(gy, self.x_shape)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to `shape`. A backward rule calls it on gy: on an array (a first-order
+    backward pass) it is the array module's broadcast_to, a read-only view; on a Tensor (a
+    recorded one, create_graph) the Function above, so that the broadcast is recorded."""
+    if isinstance(x, Tensor):
+        return BroadcastTo(shape)(x)
+    return get_array_module(x).broadcast_to(x, shape)
+
+
 class Reshape(Function):
+    twice_differentiable = True
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -74,6 +104,8 @@ def reshape(x, shape):
 
 
 class Transpose(Function):
+    twice_differentiable = True
+
     def __init__(self, axes=None):
         self.axes = axes
 
