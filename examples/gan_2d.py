@@ -24,6 +24,7 @@ import minigan  # noqa: E402
 from minigan import cli  # noqa: E402
 from minigan.data import DATASETS, make_2d  # noqa: E402
 from minigan.gan import GENERATOR_LOSSES, Discriminator, GANTrainer, Generator  # noqa: E402
+from minigan.gan.penalties import PENALTIES  # noqa: E402
 from minigan.metrics import distance_to_sine, mode_metrics, sine_coverage  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 from minigan.plots import plot_history, plot_snapshots  # noqa: E402
@@ -42,7 +43,16 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=cli.positive_int, default=32, help="m in Algorithm 1")
     p.add_argument("--k", type=cli.positive_int, default=1, help="discriminator updates per step")
     p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating",
-                   help="generator loss: -log D(G(z)), or the paper's log(1 - D(G(z)))")
+                   help="generator loss: -log D(G(z)), or the paper's log(1 - D(G(z))); or the "
+                        "WGAN or hinge game (D's loss changes too)")
+    p.add_argument("--penalty", choices=("none",) + PENALTIES, default="none",
+                   help="gradient penalty on D: R1 (real samples), R2 (generated), or WGAN-GP")
+    p.add_argument("--gamma", type=cli.non_negative_float, default=None,
+                   help="the penalty's weight (default: 0.1 for r1 and r2, 10 for gp)")
+    p.add_argument("--penalty-every", type=cli.positive_int, default=1, metavar="N",
+                   help="apply the penalty on every N-th D update only, N times as heavy")
+    p.add_argument("--pack", type=cli.positive_int, default=1,
+                   help="PacGAN: D judges this many samples at once")
     p.add_argument("--lr", type=cli.positive_float, default=2e-4,
                    help="Adam learning rate (both networks)")
     p.add_argument("--lr-decay", action="store_true",
@@ -61,6 +71,12 @@ def parse_args(argv=None):
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (its files are removed first)")
     args = p.parse_args(argv)
+    if args.batch_size % args.pack:
+        p.error(f"--batch-size {args.batch_size} must be a multiple of --pack {args.pack}")
+    if args.gamma is not None and args.penalty == "none":
+        p.error("--gamma is the weight of a penalty: give --penalty too")
+    if args.gamma is None:
+        args.gamma = 10.0 if args.penalty == "gp" else 0.1
     if args.batch_size > args.n:
         p.error(f"--batch-size {args.batch_size} is larger than the data set (--n {args.n})")
     args.out = args.out if args.out is not None else os.path.join("runs", f"gan_2d_{args.data}")
@@ -86,15 +102,21 @@ def main(argv=None):
     minigan.manual_seed(args.seed)                     # the networks' initial weights
     data = make_2d(args.data, args.n, seed=args.seed, device=args.device)
     G = Generator(latent_dim=2, data_dim=2, hidden=args.g_hidden).to(args.device)
-    D = Discriminator(data_dim=2, hidden=args.d_hidden).to(args.device)
+    D = Discriminator(data_dim=2, hidden=args.d_hidden, pack=args.pack).to(args.device)
     steps = (args.n // args.batch_size) * args.epochs
     trainer = GANTrainer(G, D, Adam(G.parameters(), lr=args.lr), Adam(D.parameters(), lr=args.lr),
                          k=args.k, generator_loss=args.loss, seed=args.seed,
-                         lr_decay_steps=steps if args.lr_decay else None, g_average=args.g_average)
+                         lr_decay_steps=steps if args.lr_decay else None, g_average=args.g_average,
+                         penalty=None if args.penalty == "none" else args.penalty,
+                         gamma=args.gamma, penalty_every=args.penalty_every)
     # The generator the figures sample: G itself, or the average of its weights.
     sampler = G if trainer.g_average is None else trainer.g_average.model
     options = ", lr decaying to 0" if args.lr_decay else ""
     options += f", sampling G's weight average (decay {args.g_average})" if args.g_average else ""
+    options += (f", {args.penalty} penalty (gamma {args.gamma}" +
+                (f", every {args.penalty_every} D updates)" if args.penalty_every > 1 else ")")
+                if args.penalty != "none" else "")
+    options += f", D packs {args.pack} samples" if args.pack > 1 else ""
     print(f"minigan: {args.data} data (N={args.n}) on {args.device}; {steps} steps of Algorithm 1 "
           f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr}{options})")
     print(f"G: {G.num_parameters()} parameters, D: {D.num_parameters()} parameters; writing to {out}/")

@@ -58,6 +58,17 @@ def positive_float(text):
     return value
 
 
+def non_negative_float(text):
+    """A finite number >= 0: a penalty's weight."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
 def fraction(text):
     """A number strictly between 0 and 1: a decay."""
     try:

@@ -82,6 +82,7 @@ def load_checkpoint(trainer, path):
     trainer.g_optimizer.load_state_dict(part("g_optimizer"))
     trainer.d_optimizer.load_state_dict(part("d_optimizer"))
     trainer.steps_done = int(arrays["steps_done"])
+    trainer.d_updates = trainer.steps_done * trainer.k      # for the penalty's penalty_every
     history = part("history")
     for name in trainer.history.names:
         trainer.history.columns[name] = history[name].tolist()

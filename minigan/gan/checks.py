@@ -1,12 +1,15 @@
 """The trainer's input checks: every bad setting or data set gets one clear line naming it."""
 import math
+import warnings
 
 from .. import backend
 from ..arguments import check_int
 from ..optim import Optimizer
 from ..random import check_seed
 from ..tensor import Tensor
+from ..nn.norm_layers import _BatchNorm
 from .losses import GENERATOR_LOSSES
+from .penalties import PENALTIES
 from .models import DiscriminatorBase, GeneratorBase
 
 D_UPDATES = ("joint", "split")
@@ -66,6 +69,30 @@ def check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average)
     if g_average is not None and not 0.0 < g_average < 1.0:
         raise ValueError(f"GANTrainer: g_average (the decay of the average of G's weights) "
                          f"must be None or in (0, 1), e.g. 0.999, got {g_average!r}")
+
+
+def check_penalty(discriminator, generator_loss, penalty, gamma, penalty_every):
+    """The gradient penalty's settings, and a D it can be computed on."""
+    if penalty is not None and penalty not in PENALTIES:
+        raise ValueError(f"GANTrainer: unknown penalty {penalty!r}: expected None or one of "
+                         f"{PENALTIES}")
+    if not isinstance(gamma, (int, float)) or isinstance(gamma, bool) or not gamma >= 0 \
+            or math.isinf(gamma):
+        raise ValueError(f"GANTrainer: gamma (the penalty's weight) must be a finite number "
+                         f">= 0, got {gamma!r}")
+    check_int("GANTrainer", "penalty_every", penalty_every)
+    if penalty is not None:
+        for module in discriminator.modules():
+            if isinstance(module, _BatchNorm):
+                raise ValueError(
+                    f"GANTrainer: penalty {penalty!r} needs D's gradient with respect to each "
+                    f"sample, but D has a {type(module).__name__} layer, which mixes the "
+                    f"samples of a batch (and cannot be differentiated twice): use a D without "
+                    f"BatchNorm, or no penalty")
+    elif generator_loss == "wgan":
+        warnings.warn("GANTrainer: the wgan loss without a penalty leaves the critic "
+                      "unconstrained: its scores grow without bound and the Wasserstein "
+                      "estimate means nothing; use penalty=\"gp\" (WGAN-GP)", stacklevel=3)
 
 
 def check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every,

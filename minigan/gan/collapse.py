@@ -21,6 +21,7 @@ import collections
 import math
 
 from .history import COLUMNS
+from .losses import CRITIC_LOSSES
 
 D_REAL, D_FAKE, D_X, D_G_Z = (COLUMNS[1:].index(name) for name in ("d_real", "d_fake", "d_x",
                                                                     "d_g_z"))
@@ -39,7 +40,8 @@ class CollapseGuard:
         self.generator_loss = generator_loss
         self.recent = collections.deque()   # the window: (d_x, d_g_z, D's loss) per step
         self.recent_d_g_z = 0.0             # sum of d_g_z over the window, kept as it slides
-        self.warned = False
+        # A critic's score (wgan, hinge) is not a probability: its sigmoid says nothing of who wins.
+        self.warned = generator_loss in CRITIC_LOSSES
 
     def window_for(self, total_steps):
         """The window for a run of total_steps: `window`, or half of a shorter run (a 100-step

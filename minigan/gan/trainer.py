@@ -27,7 +27,9 @@ from ..random import Random
 from ..tensor import Tensor, no_grad
 from .averaging import WeightAverage
 from .checkpoint import load_checkpoint, save_checkpoint
-from .checks import check_data, check_labels, check_players, check_schedule, check_settings
+from . import penalties
+from .checks import (check_data, check_labels, check_penalty, check_players, check_schedule,
+                     check_settings)
 from .collapse import CollapseGuard
 from .history import History
 from .losses import discriminator_loss, fake_part, generator_loss, real_part
@@ -51,6 +53,11 @@ class GANTrainer:
     generated ones (the class G was asked for), and G is pushed to make samples D recognises as
     that class. The loop is the same.
 
+    generator_loss "wgan" or "hinge" play another game: D's loss changes with G's (losses.py).
+    penalty: "r1", "r2" or "gp" adds a gradient penalty of weight `gamma` (lambda for "gp") to
+    D's loss (penalties.py); with penalty_every=n only every n-th D update has it, n times as
+    heavy (StyleGAN2's lazy regularisation: the penalty is the costly part of a D update).
+
     Two options act after each step, outside the algorithm: lr_decay_steps=n decays both
     learning rates linearly to 0 over n steps (schedule.py); g_average=decay keeps an
     exponential moving average of G's weights in ``trainer.g_average.model``, to sample from
@@ -59,9 +66,12 @@ class GANTrainer:
 
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
                  generator_loss="non-saturating", d_update="joint", seed=0, lr_decay_steps=None,
-                 g_average=None):
+                 g_average=None, penalty=None, gamma=10.0, penalty_every=1):
         check_players(generator, discriminator, g_optimizer, d_optimizer)
         check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average)
+        check_penalty(discriminator, generator_loss, penalty, gamma, penalty_every)
+        self.penalty, self.gamma, self.penalty_every = penalty, gamma, penalty_every
+        self.d_updates = 0      # D updates so far, for penalty_every
         self.G, self.D = generator, discriminator
         self.g_optimizer = g_optimizer or Adam(generator.parameters())
         self.d_optimizer = d_optimizer or Adam(discriminator.parameters())
@@ -101,27 +111,32 @@ class GANTrainer:
         # It does not stop G from being *updated*: only the optimiser's parameter list does that.
         with no_grad():
             fake = self.G.generate(z, fake_labels)
+        game = self.generator_loss
         if self.d_update == "joint":
             # Algorithm 1: L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), one update. D runs twice, on the
             # real and on the generated batch (BatchNorm normalises each batch on its own).
             real_logits, real_classes = self.D.judge(real)
             fake_logits, fake_classes = self.D.judge(fake)
-            loss, real_loss, fake_loss = discriminator_loss(real_logits, fake_logits)
+            loss, real_loss, fake_loss = discriminator_loss(real_logits, fake_logits, game)
             real_class_loss = self.class_loss(real_classes, real_labels)
             fake_class_loss = self.class_loss(fake_classes, fake_labels)
-            self.update(self.d_optimizer, loss, real_class_loss, fake_class_loss)
+            penalty = self.penalty_term(real, fake)
+            self.update(self.d_optimizer, loss, real_class_loss, fake_class_loss, penalty)
         else:
-            # The tutorials' "split": update on the real half-batch, then on the generated one.
+            # The tutorials' "split": update on the real half-batch, then on the generated one
+            # (with the penalty, if any: it may need both batches).
             real_logits, real_classes = self.D.judge(real)
-            real_loss = real_part(real_logits)
+            real_loss = real_part(real_logits, game)
             real_class_loss = self.class_loss(real_classes, real_labels)
             self.update(self.d_optimizer, real_loss, real_class_loss)
             fake_logits, fake_classes = self.D.judge(fake)
-            fake_loss = fake_part(fake_logits)
+            fake_loss = fake_part(fake_logits, game)
             fake_class_loss = self.class_loss(fake_classes, fake_labels)
-            self.update(self.d_optimizer, fake_loss, fake_class_loss)
+            penalty = self.penalty_term(real, fake)
+            self.update(self.d_optimizer, fake_loss, fake_class_loss, penalty)
+        self.d_updates += 1
         return DiscriminatorStep(real_loss, fake_loss, real_logits, fake_logits, fake,
-                                 real_class_loss, fake_class_loss)
+                                 real_class_loss, fake_class_loss, penalty)
 
     def generator_step(self, m):
         """One G update on m fresh latent points, through a D that is not updated."""
@@ -149,6 +164,18 @@ class GANTrainer:
         z = self.G.sample_latent(m, self.rng)
         labels = self.G.sample_labels(m, self.rng) if self.num_classes else None
         return z, labels
+
+    def penalty_term(self, real, fake):
+        """The gradient penalty of this D update (penalties.py), or None: without a penalty,
+        and between the updates that carry it (penalty_every)."""
+        if self.penalty is None or self.d_updates % self.penalty_every:
+            return None
+        weight = self.gamma * self.penalty_every
+        if self.penalty == "r1":
+            return penalties.r1(self.D, real, weight)
+        if self.penalty == "r2":
+            return penalties.r2(self.D, fake, weight)
+        return penalties.gradient_penalty(self.D, real, fake, weight, self.rng)
 
     def class_loss(self, class_logits, labels):
         """The AC-GAN's class term: cross-entropy of D's class head against the classes asked
@@ -250,8 +277,8 @@ class StepValues:
 @dataclasses.dataclass
 class DiscriminatorStep(StepValues):
     """What a D step computed: L_D's two parts, D's logits on both batches (for d_update "split",
-    each of its two updates computes one), the generated batch, and the class terms of a
-    class-conditional pair (else None)."""
+    each of its two updates computes one), the generated batch, the class terms of a
+    class-conditional pair, and the gradient penalty (else None)."""
     real_loss: Tensor
     fake_loss: Tensor
     real_logits: Tensor
@@ -259,6 +286,7 @@ class DiscriminatorStep(StepValues):
     fake: Tensor
     real_class_loss: Tensor = None
     fake_class_loss: Tensor = None
+    penalty: Tensor = None
 
 
 @dataclasses.dataclass
