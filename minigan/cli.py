@@ -13,16 +13,18 @@ The argument types raise argparse's own error, so a bad value is refused before 
 with the flag's name: "gan_2d.py: error: argument --epochs: expected an integer >= 1, got '0'".
 """
 import argparse
+import contextlib
 import glob
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
 import warnings
 
 from .backend import DeviceError
-from .gan.monitor import NonFiniteLossError
+from .gan.monitor import Monitor, NonFiniteLossError
 
 
 # --- argument types --------------------------------------------------------------------------------
@@ -185,7 +187,8 @@ def run(main, prog, argv=None):
     add the step and the checkpoint to resume from), exit 130. With --debug, the traceback."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        return main(argv)
+        with _ctrl_c_noted():
+            return main(argv)
     except KeyboardInterrupt as interrupt:
         if "--debug" in args:
             raise
@@ -199,3 +202,24 @@ def run(main, prog, argv=None):
         if isinstance(error, MemoryError):
             what = f"out of memory{': ' + str(error) if str(error) else ''}"
         sys.exit(f"{prog}: error: {what}")
+
+
+@contextlib.contextmanager
+def _ctrl_c_noted():
+    """Ctrl-C raises KeyboardInterrupt, as always, and also sets Monitor.interrupted, which the
+    training loop checks after every step. Python drops an exception raised while a garbage
+    collector callback runs (it prints "Exception ignored in ..." and goes on): matplotlib's
+    figures have such callbacks, so without the flag an unlucky Ctrl-C is lost."""
+    def on_ctrl_c(signum, frame):
+        Monitor.interrupted = True
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    except ValueError:                 # not the main thread: leave the signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        Monitor.interrupted = False

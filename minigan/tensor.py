@@ -347,7 +347,8 @@ def _count_uses(roots, wanted=None):
     This walk also makes the in-place check (minigan/inplace.py) before any gradient is
     computed: a Function whose version is not the current one may have stale inputs."""
     now = inplace.version
-    pending_uses, users = {}, {}
+    pending_uses = {}
+    users = None if wanted is None else {}      # who uses each tensor: only grad() asks
     stack, seen = list(roots), {id(r) for r in roots}
     while stack:
         t = stack.pop()
@@ -359,7 +360,8 @@ def _count_uses(roots, wanted=None):
         for x, needs in zip(f.inputs, f.needs_grad):
             if needs:
                 pending_uses[id(x)] = pending_uses.get(id(x), 0) + 1
-                users.setdefault(id(x), []).append(t)
+                if users is not None:
+                    users.setdefault(id(x), []).append(t)
                 if id(x) not in seen:
                     seen.add(id(x))
                     stack.append(x)

@@ -265,3 +265,38 @@ def test_gan_2d_trains_with_a_penalty_and_the_other_games(tmp_path, capsys, opti
     assert record["args"]["penalty"] == options[options.index("--penalty") + 1]
     assert record["quality"]["modes"] >= 0
     assert " penalty (gamma " in capsys.readouterr().out
+
+
+def test_a_ctrl_c_python_dropped_still_stops_training_at_the_next_step(tmp_path, capsys):
+    # Python only prints a KeyboardInterrupt raised inside a garbage-collector callback
+    # (matplotlib's figures have them) and goes on; the flag the handler sets stops the loop.
+    import signal
+    from minigan.gan import GANTrainer
+    from minigan.gan.monitor import Monitor
+    seen = []
+
+    def dropped_ctrl_c(trainer, epoch):
+        if epoch == 2:
+            try:
+                signal.raise_signal(signal.SIGINT)        # the handler cli.run installed
+            except KeyboardInterrupt:
+                seen.append(trainer.steps_done)           # ... dropped, as Python would
+    train = GANTrainer.train
+
+    def train_with_callback(self, *args, on_epoch=None, **kwargs):
+        def both(trainer, epoch):
+            on_epoch(trainer, epoch)
+            dropped_ctrl_c(trainer, epoch)
+        return train(self, *args, on_epoch=both, **kwargs)
+
+    GANTrainer.train = train_with_callback
+    try:
+        code, text = run(GAN_2D.main, "gan_2d.py", ["--n", "64", "--batch-size", "32",
+                                                    "--epochs", "10", "--out", str(tmp_path)],
+                         capsys)
+    finally:
+        GANTrainer.train = train
+    assert seen == [4] and code == 130
+    assert "gan_2d.py: interrupted at step 5 of 20" in text      # the next step stopped it
+    assert Monitor.interrupted is False and signal.getsignal(signal.SIGINT) is \
+        signal.default_int_handler

@@ -42,6 +42,10 @@ class Timing:
 class Monitor:
     """The bookkeeping of one train() call of `trainer`, a run of `total` steps."""
 
+    # Set by the command lines' Ctrl-C handler (cli.py): a KeyboardInterrupt that Python
+    # dropped (raised inside a garbage-collector callback) is raised again after the step.
+    interrupted = False
+
     def __init__(self, trainer, total, steps_per_epoch, log_every=None, log=print,
                  progress=False):
         self.trainer, self.total, self.log = trainer, total, log
@@ -57,6 +61,8 @@ class Monitor:
 
     def record(self, d_steps, g_step, epoch, epochs):
         """After each train_step: buffer its figures; flush, draw and print when it is time."""
+        if Monitor.interrupted:
+            raise KeyboardInterrupt
         for j, value in enumerate(row_of(d_steps[-1], g_step)):
             self.buffer[self.filled, j] = value
         self.filled += 1
