@@ -1,6 +1,6 @@
 """Sample quality on the 2-D mode-collapse benchmarks, as PacGAN measures it, beside its rows.
 
-    python benchmarks/quality_2d.py               # the table: ring, grid; 3 configs; seeds 0-4
+    python benchmarks/quality_2d.py               # the table: ring, grid; 6 configs; seeds 0-4
     python benchmarks/quality_2d.py --quick       # smoke run: 300 iterations, seed 0
     python benchmarks/quality_2d.py --iters 20000 # a fixed iteration count (reproducible)
     python benchmarks/quality_2d.py --iters gan=18000,minimax=18000,best=14000
@@ -29,9 +29,15 @@ built on ALI's, updates both players from one forward pass). The configurations:
   best     minigan's best recipe (BEST_NOTE below says why): PacGAN's packing of D's input,
            Discriminator(pack=2) (minigan/gan/models.py), lr 1e-3 for both players, decaying
            linearly to 0 over the run (GANTrainer(lr_decay_steps=...), gan/schedule.py).
+  r1       the plain GAN with Mescheder et al.'s R1 penalty on D, gamma 0.1 (the PyTorch R1
+           row's recipe): GANTrainer(penalty="r1"), gan/penalties.py, a second backward pass.
+  best_r1  the best recipe with R1, gamma 0.1.
+  wgan_gp  WGAN-GP (Gulrajani et al. 2017): the critic loss, lambda 10, k = 5 critic updates
+           per G update, Adam betas (0.5, 0.9) as in their paper (lr 1e-4, as the others).
 
 --set KEY=VALUE changes a setting of every configuration run (see BASE), e.g. for tuning:
-pack, lr, d_lr (D's own rate), k, loss, lr_decay (none, linear), g_hidden, d_hidden,
+pack, lr, d_lr (D's own rate), k, loss, lr_decay (none, linear), penalty (None, r1, r2, gp),
+gamma, penalty_every, g_hidden, d_hidden,
 g_batch_norm, d_activation, init, betas, packs_per_batch, g_average (an EMA decay such as
 0.999: sample from a running average of G's weights, GANTrainer(g_average=...); None: the
 final iterate itself).
@@ -93,14 +99,21 @@ LOSS_WINDOW = 200              # the logged D outputs: mean over the last steps
 # d_lr None: D's learning rate is lr too.
 BASE = dict(loss="non-saturating", k=1, pack=1, packs_per_batch=100, lr=1e-4, d_lr=None,
             betas=(0.8, 0.999), g_hidden=(400,) * 4, d_hidden=(200,) * 3, g_batch_norm=True,
-            d_activation="relu", init="dcgan", lr_decay="none", g_average=None)
+            d_activation="relu", init="dcgan", lr_decay="none", g_average=None, penalty=None,
+            gamma=0.1, penalty_every=1)
 LR_DECAYS = ("none", "linear")   # linear: gan.schedule.LinearDecay over the run, both players
 CONFIGS = {
     "gan": dict(title="GAN (non-saturating, k = 1)"),
     "minimax": dict(title="minimax GAN (k = 1)", loss="minimax"),
     "best": dict(title="best recipe: packed 2, lr 1e-3 decaying to 0", pack=2, lr=1e-3,
                  lr_decay="linear"),
+    "r1": dict(title="GAN + R1 (γ 0.1)", penalty="r1", gamma=0.1),
+    "best_r1": dict(title="best recipe + R1 (γ 0.1)", pack=2, lr=1e-3, lr_decay="linear",
+                    penalty="r1", gamma=0.1),
+    "wgan_gp": dict(title="WGAN-GP (λ 10, k = 5, betas (0.5, 0.9))", loss="wgan", penalty="gp",
+                    gamma=10.0, k=5, betas=(0.5, 0.9)),
 }
+GOAL_CONFIGS = ("best", "r1", "best_r1", "wgan_gp")     # the recipes the goals are for
 BEST_NOTE = ("PacGAN's packing, Discriminator(pack=2): D judges 2 samples at once (100 packs = "
              "200 samples per batch), so a generator that drops modes or repeats itself is "
              "visible to D; lr 1e-3 for both players, 10 times PacGAN's, because at a few per "
@@ -176,7 +189,9 @@ def build(data_name, settings, seed, device="cpu", iterations=None):
                          Adam(D.parameters(), lr=d_lr, betas=betas),
                          k=settings["k"], generator_loss=settings["loss"],
                          seed=TRAIN_SEED_OFFSET + seed, g_average=settings["g_average"],
-                         lr_decay_steps=iterations if settings["lr_decay"] == "linear" else None)
+                         lr_decay_steps=iterations if settings["lr_decay"] == "linear" else None,
+                         penalty=settings["penalty"], gamma=settings["gamma"],
+                         penalty_every=settings["penalty_every"])
     G.train()
     D.train()
     return G, D, trainer, data
@@ -342,7 +357,7 @@ def parse_iters(text, config_names):
 # Settings that change the work per iteration; the others (loss, lr, d_lr, lr_decay, betas,
 # init) change the numbers, not the cost.
 COST_SETTINGS = ("k", "pack", "packs_per_batch", "g_hidden", "d_hidden", "g_batch_norm",
-                 "d_activation", "g_average")
+                 "d_activation", "g_average", "penalty", "penalty_every")
 
 
 def cost_key(settings):
@@ -389,12 +404,12 @@ def _iters(values):
     return " / ".join(f"{v:,}".replace(",", " ") for v in values)
 
 
-def goal_line(data_name, summary):
+def goal_line(data_name, config_name, summary):
     modes, hq, rkl = GOALS[data_name]
     met = (summary["modes_min"] == modes, summary["hq"]["mean"] >= hq,
            summary["reverse_kl"]["mean"] <= rkl)
     verdict = "met" if all(met) else "missed"
-    return (f"Goal for the best recipe on the {data_name} at this budget ({modes}/{modes} modes "
+    return (f"Goal for `{config_name}` on the {data_name} at this budget ({modes}/{modes} modes "
             f"in every seed, mean HQ >= {100 * hq:.0f} %, mean reverse KL <= {rkl}): "
             f"**{verdict}** (fewest modes in a seed {summary['modes_min']}, HQ "
             f"{100 * summary['hq']['mean']:.1f} %, reverse KL "
@@ -422,8 +437,9 @@ def markdown(record):
                          f"~2–3.5 min | {modes} | {hq} | {rkl} |")
         for label, modes, hq, rkl in PACGAN_ROWS[data_name]:
             lines.append(f"| {label} | 10 | 400 000 | | {modes} | {hq} | {rkl} |")
-        if "best" in record["configs"] and record["mode"] == "budget":
-            lines += ["", goal_line(data_name, record["summary"][data_name]["best"])]
+        if record["mode"] == "budget":
+            lines += [""] + [goal_line(data_name, c, record["summary"][data_name][c])
+                             for c in record["configs"] if c in GOAL_CONFIGS]
         lines.append("")
     lines += ["### Every run", "",
               "| data | config | seed | iterations | wall s | CPU s | modes | HQ % | reverse KL "
@@ -449,6 +465,12 @@ def markdown(record):
         rates = f"lr {rec['lr']:g}" + (f" (D {rec['d_lr']:g})" if rec["d_lr"] else "")
         if rec["lr_decay"] == "linear":
             rates += ", decaying linearly to 0 over the run"
+        if rec["betas"] != list(BASE["betas"]) and tuple(rec["betas"]) != BASE["betas"]:
+            rates += f", betas {tuple(rec['betas'])}"
+        if rec["penalty"]:
+            rates += (f", {rec['penalty']} penalty weight {rec['gamma']:g}"
+                      + (f" every {rec['penalty_every']} D updates" if rec["penalty_every"] > 1
+                         else ""))
         lines.append(f"- `{config_name}`: {rec['title']}: loss {rec['loss']}, k = {rec['k']}, "
                      f"pack {rec['pack']} (batch {rec['batch_size']} samples), {rates}"
                      + (f". Why: {BEST_NOTE}" if config_name == "best"
