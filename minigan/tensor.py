@@ -273,6 +273,15 @@ class Function:
         raise NotImplementedError
 
 
+def apply(function, *inputs):
+    """A Function called from inside a backward rule (a convolution's rule is made of other
+    convolutions): on arrays, in a plain backward, just its forward, an array; on Tensors, in
+    a recorded one, the Function itself, so that the call is recorded."""
+    if any(isinstance(x, Tensor) for x in inputs):
+        return function(*inputs)
+    return function.forward(*inputs)
+
+
 # --- 0-d arrays: NumPy answers with scalars ------------------------------------------------------
 # NumPy's operations on 0-d arrays return NumPy scalars (numpy.float32(0.5)), not 0-d arrays: a
 # scalar has a dtype and a shape, but cannot be updated in place or written with out=. So every

@@ -174,3 +174,25 @@ def test_second_order_is_refused_through_batchnorm_by_name():
     with pytest.raises(RuntimeError, match=r"create_graph: \w*BatchNorm\w* cannot be "
                                            r"differentiated twice"):
         minigan.grad(F.tanh(bn(x)).sum(), x, create_graph=True)
+
+
+def test_r1_on_a_convolutional_d_has_checked_gradients():
+    # R1 through Conv2d's recorded backward (ConvTranspose2d and the weight gradient).
+    D = DCGANDiscriminator(image_size=8, width=2, batch_norm=False).astype("float64")
+    x = Tensor(np.random.default_rng(0).normal(size=(2, 1, 8, 8)))
+
+    def penalty():
+        with minigan.enable_grad():
+            return penalties.r1(D, x, 1.0)
+
+    assert check_gradients(penalty, [], params=D.parameters()) < 1e-5
+
+
+def test_a_dcgan_trains_with_r1_on_a_d_without_batchnorm():
+    minigan.manual_seed(0)
+    G = DCGANGenerator(image_size=8, width=4)
+    D = DCGANDiscriminator(image_size=8, width=4, batch_norm=False)
+    trainer = GANTrainer(G, D, penalty="r1", gamma=1.0, seed=0)
+    history = trainer.train(minigan.Random(0).uniform((32, 1, 8, 8), -1.0, 1.0), 1, 16,
+                            log_every=0)
+    assert len(history) == 2 and np.isfinite(history["d_real"]).all()

@@ -30,7 +30,7 @@ a group of offsets at a time (minigan/fast/col2im.py): the same sums in fewer ke
 from .. import backend
 from ..backend import get_array_module
 from ..fast.col2im import col2im_by_group
-from ..tensor import Function
+from ..tensor import Function, Tensor, apply
 
 
 def conv_output_size(size, kernel, stride, padding):
@@ -98,54 +98,105 @@ def _channels_first_2d(y):
     return y.transpose(1, 0, 2, 3).reshape(o, n * h * w)
 
 
-class Conv2dFunction(Function):
-    """y = conv2d(x, W) + b; x (N, C, H, W), W (O, C, kh, kw), b (O,)."""
+def columns(x, kh, kw, stride, padding):
+    """im2col of x (N, C, H, W) as the matrix (C*kh*kw, N*out_h*out_w) a product wants."""
+    n, c, h, w = x.shape
+    out_h, out_w = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    cols = im2col(to_padded_channels_first(x, padding), kh, kw, stride, out_h, out_w)
+    return cols.reshape(c * kh * kw, n * out_h * out_w)
 
-    def __init__(self, stride=1, padding=0):
-        self.stride, self.padding = stride, padding
+
+class Conv2dFunction(Function):
+    """y = conv2d(x, W) + b; x (N, C, H, W), W (O, C, kh, kw), b (O,).
+
+    `cols`: im2col of x if already computed (a backward rule that needs them twice passes them:
+    the same numbers, one copy less)."""
+    twice_differentiable = True
+
+    def __init__(self, stride=1, padding=0, cols=None):
+        self.stride, self.padding, self.cols = stride, padding, cols
 
     def forward(self, x, W, b):
         xp = get_array_module(x)
-        n, c, h, w = x.shape
+        n = x.shape[0]
         o, _, kh, kw = W.shape
         s, p = self.stride, self.padding
-        out_h, out_w = conv_output_size(h, kh, s, p), conv_output_size(w, kw, s, p)
-        self.x_shape, self.W = x.shape, W
-        cols = im2col(to_padded_channels_first(x, p), kh, kw, s, out_h, out_w)
-        self.cols = cols.reshape(c * kh * kw, n * out_h * out_w)
+        out_h, out_w = (conv_output_size(size, k, s, p) for size, k in zip(x.shape[2:], (kh, kw)))
+        self.saved = x, W
+        if self.cols is None:
+            self.cols = columns(x, kh, kw, s, p)     # kept: dL/dW needs them again
         y = W.reshape(o, -1) @ self.cols                      # (O, N*out_h*out_w)
         if b is not None:
             y += b[:, None]
         return xp.ascontiguousarray(y.reshape(o, n, out_h, out_w).transpose(1, 0, 2, 3))
 
     def backward(self, gy):
-        # y_2d = W_2d @ cols + b:   dL/dW_2d = gy_2d cols^T,  dL/dcols = W_2d^T gy_2d,
-        # dL/db = gy summed over everything but the channel; dL/dx = col2im(dL/dcols).
-        n, c, h, w = self.x_shape
-        o, _, kh, kw = self.W.shape
-        gy_2d = _channels_first_2d(gy)                         # (O, N*out_h*out_w)
+        x, W = self.saved
+        # y = conv(x, W) + b is linear in x and in W. In x it is a matrix A_W; its transpose,
+        # the adjoint, is the transposed convolution:  dL/dx = A_W^T gy = conv_transpose2d(gy, W)
+        # (the output_padding that gives back x's size). In W:  dL/dW = weight_gradient(x, gy),
+        # the correlation of x with gy. dL/db = gy summed over all but the channel. Each is a
+        # Function of its own (apply): so the rule is differentiable again.
+        s, p = self.stride, self.padding
         gx = gW = gb = None
         if self.needs_grad[0]:
-            gcols = (self.W.reshape(o, -1).T @ gy_2d).reshape(c, kh, kw, n, *gy.shape[2:])
-            p = self.padding
-            canvas = col2im(gcols, (h + 2 * p, w + 2 * p), self.stride)
-            gx = _from_channels_first(canvas, p, h, w)
+            lost = _lost_rows(x.shape[2:], gy.shape[2:], W.shape[2:], s, p)
+            gx = apply(ConvTranspose2dFunction(s, p, lost), gy, W, None)
         if self.needs_grad[1]:
-            gW = (gy_2d @ self.cols.T).reshape(self.W.shape)
+            gW = apply(Conv2dWeightGradient(s, p, W.shape[2:], self.cols), x, gy)
         if self.needs_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gW, gb
+
+
+def _lost_rows(in_hw, out_hw, kernel, stride, padding):
+    """The rows (and columns) of a conv2d input that no window reached, (H + 2p - k) mod s: the
+    output_padding that makes conv_transpose2d give back the input's size."""
+    return tuple(h - conv_transpose_output_size(o, k, stride, padding, 0)
+                 for h, o, k in zip(in_hw, out_hw, kernel))
 
 
 def conv2d(x, W, b=None, stride=1, padding=0):
     return Conv2dFunction(stride, padding)(x, W, b)
 
 
+class Conv2dWeightGradient(Function):
+    """dL/dW of y = conv2d(u, W), given v = dL/dy: G[o, c, i, j] = sum over n, h, w of
+    v[n, o, h, w] u_padded[n, c, s h + i, s w + j] -- a correlation of u with v, (O, C, kh, kw).
+
+    G is linear in u and in v, so its backward is two convolutions: with upstream gG (shaped
+    like W),  d<G, gG>/du = conv_transpose2d(v, gG)  and  d<G, gG>/dv = conv2d(u, gG)."""
+    twice_differentiable = True
+
+    def __init__(self, stride, padding, kernel, cols=None):
+        self.stride, self.padding, self.kernel, self.cols = stride, padding, kernel, cols
+
+    def forward(self, u, v):
+        (kh, kw), s, p = self.kernel, self.stride, self.padding
+        self.saved = u, v
+        cols = self.cols if self.cols is not None else columns(u, kh, kw, s, p)
+        o, c = v.shape[1], u.shape[1]
+        return (_channels_first_2d(v) @ cols.T).reshape(o, c, kh, kw)
+
+    def backward(self, gG):
+        u, v = self.saved
+        s, p = self.stride, self.padding
+        gu = gv = None
+        if self.needs_grad[0]:
+            lost = _lost_rows(u.shape[2:], v.shape[2:], self.kernel, s, p)
+            gu = apply(ConvTranspose2dFunction(s, p, lost), v, gG, None)
+        if self.needs_grad[1]:
+            gv = apply(Conv2dFunction(s, p), u, gG, None)
+        return gu, gv
+
+
 class ConvTranspose2dFunction(Function):
     """y = conv_transpose2d(x, W) + b; x (N, C_in, H, W), W (C_in, C_out, kh, kw), b (C_out,).
 
     The adjoint of Conv2d with the same weight: each input pixel scatters W[c_in] (scaled by its
-    value) onto a kh x kw patch of the output, patches `stride` apart, overlaps summed."""
+    value) onto a kh x kw patch of the output, patches `stride` apart, overlaps summed.
+    output_padding: one number, or one per spatial axis."""
+    twice_differentiable = True
 
     def __init__(self, stride=1, padding=0, output_padding=0):
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
@@ -154,9 +205,10 @@ class ConvTranspose2dFunction(Function):
         n, c_in, h, w = x.shape
         _, c_out, kh, kw = W.shape
         s, p, op = self.stride, self.padding, self.output_padding
-        out_h = conv_transpose_output_size(h, kh, s, p, op)
-        out_w = conv_transpose_output_size(w, kw, s, p, op)
-        self.x, self.W = x, W
+        op_h, op_w = op if isinstance(op, tuple) else (op, op)
+        out_h = conv_transpose_output_size(h, kh, s, p, op_h)
+        out_w = conv_transpose_output_size(w, kw, s, p, op_w)
+        self.saved = x, W
         # Conv2d's input-gradient path: columns = W_2d^T @ x_2d, then col2im onto a canvas big
         # enough for every patch (out + 2p), then crop the padding.
         x_2d = _channels_first_2d(x)                           # (C_in, N*H*W)
@@ -168,20 +220,19 @@ class ConvTranspose2dFunction(Function):
         return y
 
     def backward(self, gy):
-        # The forward is linear in x: y_cols = W_2d^T x_2d, y = crop(col2im(y_cols)). Its adjoint
-        # is pad, im2col, then multiply by W_2d:  dL/dx_2d = W_2d @ im2col(pad(gy)),
-        # dL/dW_2d = x_2d @ im2col(pad(gy))^T,  dL/db = gy summed over all but the channel.
-        n, c_in, h, w = self.x.shape
-        _, c_out, kh, kw = self.W.shape
-        p, s = self.padding, self.stride
-        canvas = to_padded_channels_first(gy, p)               # (C_out, N, out + 2p, ...)
-        gcols = im2col(canvas, kh, kw, s, h, w).reshape(c_out * kh * kw, n * h * w)
+        x, W = self.saved
+        # The forward is A_W^T x, with A_W the convolution by W (as Conv2d, W read as (O, C) =
+        # (C_in, C_out)). So dL/dx = A_W gy = conv2d(gy, W), and since <gy, A_W^T x> =
+        # <A_W gy, x>, dL/dW = weight_gradient(gy, x). Both start from the same columns of gy:
+        # computed once here (from gy's values, which are the same in either kind of backward).
+        s, p = self.stride, self.padding
+        kh, kw = W.shape[2:]
+        cols = columns(gy.data if isinstance(gy, Tensor) else gy, kh, kw, s, p)
         gx = gW = gb = None
         if self.needs_grad[0]:
-            gx_2d = self.W.reshape(c_in, -1) @ gcols           # (C_in, N*H*W)
-            gx = gx_2d.reshape(c_in, n, h, w).transpose(1, 0, 2, 3)
+            gx = apply(Conv2dFunction(s, p, cols), gy, W, None)
         if self.needs_grad[1]:
-            gW = (_channels_first_2d(self.x) @ gcols.T).reshape(self.W.shape)
+            gW = apply(Conv2dWeightGradient(s, p, (kh, kw), cols), gy, x)
         if self.needs_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gW, gb

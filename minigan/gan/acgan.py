@@ -57,7 +57,7 @@ class ACGANDiscriminator(DiscriminatorBase):
     """images -> (logits (m, 1) real vs fake, class_logits (m, num_classes))."""
 
     def __init__(self, num_classes=10, image_size=28, channels=1, width=32, dropout=0.5,
-                 init="default"):
+                 init="default", batch_norm=True):
         s = first_map_size("ACGANDiscriminator", image_size)
         check_sizes("ACGANDiscriminator", num_classes=num_classes, channels=channels, width=width)
         self.num_classes, self.image_size, self.channels = num_classes, image_size, channels
@@ -66,7 +66,7 @@ class ACGANDiscriminator(DiscriminatorBase):
         layers, c_in = [], channels
         for i, (c_out, stride) in enumerate(zip(widths, strides)):
             layers.append(Conv2d(c_in, c_out, 3, stride, 1, init=init))
-            if i > 0:
+            if i > 0 and batch_norm:         # False: for a gradient penalty (see DCGAN's D)
                 layers.append(BatchNorm2d(c_out))
             layers += [LeakyReLU(0.2), Dropout(dropout)]
             c_in = c_out

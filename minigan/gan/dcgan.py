@@ -51,17 +51,22 @@ class DCGANGenerator(GeneratorBase):
 
 @rebuildable
 class DCGANDiscriminator(DiscriminatorBase):
-    """images (m, channels, image_size, image_size) -> logits (m, 1)."""
+    """images (m, channels, image_size, image_size) -> logits (m, 1).
 
-    def __init__(self, image_size=28, channels=1, width=64, init="dcgan"):
+    batch_norm=False leaves out the BatchNorm, which mixes the samples of a batch: a gradient
+    penalty needs each sample's own gradient (GANTrainer(penalty=...) refuses it otherwise)."""
+
+    def __init__(self, image_size=28, channels=1, width=64, init="dcgan", batch_norm=True):
         s = first_map_size("DCGANDiscriminator", image_size)
         check_sizes("DCGANDiscriminator", channels=channels, width=width)
         self.image_size, self.channels = image_size, channels
         wide = 2 * width
-        self.net = Sequential(
-            Conv2d(channels, width, 4, 2, 1, init=init), LeakyReLU(0.2),
-            Conv2d(width, wide, 4, 2, 1, init=init), BatchNorm2d(wide, init=init), LeakyReLU(0.2),
-            Flatten(), Dense(wide * s * s, 1, init=init))
+        # Built in this order: the layers draw their initial weights as they are made.
+        layers = [Conv2d(channels, width, 4, 2, 1, init=init), LeakyReLU(0.2),
+                  Conv2d(width, wide, 4, 2, 1, init=init)]
+        layers += [BatchNorm2d(wide, init=init)] if batch_norm else []
+        layers += [LeakyReLU(0.2), Flatten(), Dense(wide * s * s, 1, init=init)]
+        self.net = Sequential(*layers)
 
     def forward(self, x):
         return self.net(x)
