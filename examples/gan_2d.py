@@ -51,6 +51,8 @@ def parse_args(argv=None):
                    help="the penalty's weight (default: 0.1 for r1 and r2, 10 for gp)")
     p.add_argument("--penalty-every", type=cli.positive_int, default=1, metavar="N",
                    help="apply the penalty on every N-th D update only, N times as heavy")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="spectral normalisation of D's layers (Miyato et al. 2018)")
     p.add_argument("--pack", type=cli.positive_int, default=1,
                    help="PacGAN: D judges this many samples at once")
     p.add_argument("--lr", type=cli.positive_float, default=2e-4,
@@ -102,7 +104,8 @@ def main(argv=None):
     minigan.manual_seed(args.seed)                     # the networks' initial weights
     data = make_2d(args.data, args.n, seed=args.seed, device=args.device)
     G = Generator(latent_dim=2, data_dim=2, hidden=args.g_hidden).to(args.device)
-    D = Discriminator(data_dim=2, hidden=args.d_hidden, pack=args.pack).to(args.device)
+    D = Discriminator(data_dim=2, hidden=args.d_hidden, pack=args.pack,
+                      spectral_norm=args.spectral_norm).to(args.device)
     steps = (args.n // args.batch_size) * args.epochs
     trainer = GANTrainer(G, D, Adam(G.parameters(), lr=args.lr), Adam(D.parameters(), lr=args.lr),
                          k=args.k, generator_loss=args.loss, seed=args.seed,
@@ -117,6 +120,7 @@ def main(argv=None):
                 (f", every {args.penalty_every} D updates)" if args.penalty_every > 1 else ")")
                 if args.penalty != "none" else "")
     options += f", D packs {args.pack} samples" if args.pack > 1 else ""
+    options += ", spectral norm in D" if args.spectral_norm else ""
     print(f"minigan: {args.data} data (N={args.n}) on {args.device}; {steps} steps of Algorithm 1 "
           f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr}{options})")
     print(f"G: {G.num_parameters()} parameters, D: {D.num_parameters()} parameters; writing to {out}/")

@@ -259,7 +259,7 @@ def test_acgan_class_names_name_the_grid_rows(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("options", [["--penalty", "r1"], ["--penalty", "gp", "--loss", "wgan"],
                                      ["--loss", "hinge", "--pack", "2", "--penalty", "r2",
-                                      "--penalty-every", "4"]])
+                                      "--penalty-every", "4", "--spectral-norm"]])
 def test_gan_2d_trains_with_a_penalty_and_the_other_games(tmp_path, capsys, options):
     record = GAN_2D.main(["--data", "ring"] + TINY + options + ["--out", str(tmp_path)])
     assert record["args"]["penalty"] == options[options.index("--penalty") + 1]

@@ -8,6 +8,7 @@ from ..optim import Optimizer
 from ..random import check_seed
 from ..tensor import Tensor
 from ..nn.norm_layers import _BatchNorm
+from ..nn.spectral_norm import SpectralNorm
 from .losses import GENERATOR_LOSSES
 from .penalties import PENALTIES
 from .models import DiscriminatorBase, GeneratorBase
@@ -89,10 +90,12 @@ def check_penalty(discriminator, generator_loss, penalty, gamma, penalty_every):
                     f"sample, but D has a {type(module).__name__} layer, which mixes the "
                     f"samples of a batch (and cannot be differentiated twice): use a D without "
                     f"BatchNorm, or no penalty")
-    elif generator_loss == "wgan":
-        warnings.warn("GANTrainer: the wgan loss without a penalty leaves the critic "
-                      "unconstrained: its scores grow without bound and the Wasserstein "
-                      "estimate means nothing; use penalty=\"gp\" (WGAN-GP)", stacklevel=3)
+    elif generator_loss == "wgan" and not any(isinstance(m, SpectralNorm)
+                                              for m in discriminator.modules()):
+        warnings.warn("GANTrainer: the wgan loss without a penalty or spectral normalisation "
+                      "leaves the critic unconstrained: its scores grow without bound and the "
+                      "Wasserstein estimate means nothing; use penalty=\"gp\" (WGAN-GP) or a "
+                      "D with spectral_norm=True", stacklevel=3)
 
 
 def check_schedule(epochs, start_epoch, callback_every, checkpoint_every, log_every,

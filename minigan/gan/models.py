@@ -16,22 +16,25 @@ Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/
 """
 from .. import functions as F
 from ..arguments import check_int, check_sizes
-from ..nn import BatchNorm1d, Dense, Dropout, Module, Sequential, activation, rebuildable
+from ..nn import (BatchNorm1d, Dense, Dropout, Module, Sequential, SpectralNorm, activation,
+                  rebuildable)
 from ..random import default_random
 from ..tensor import Tensor, no_grad
 
 
 def mlp(sizes, hidden_activation, output_activation=None, dropout=0.0, init="default",
-        batch_norm=False):
+        batch_norm=False, spectral_norm=False):
     """Dense layers of the given sizes, an activation (and dropout) after each hidden one.
 
     batch_norm: Dense -> BatchNorm1d -> activation for each hidden layer. Those Dense layers
     get no bias: BatchNorm subtracts the batch mean right after, which cancels any constant
-    added before it (its gradient would be exactly 0); BatchNorm's own shift beta replaces it."""
+    added before it (its gradient would be exactly 0); BatchNorm's own shift beta replaces it.
+    spectral_norm: every Dense wrapped in SpectralNorm (nn/spectral_norm.py)."""
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         last = i == len(sizes) - 2
-        layers.append(Dense(n_in, n_out, bias=last or not batch_norm, init=init))
+        dense = Dense(n_in, n_out, bias=last or not batch_norm, init=init)
+        layers.append(SpectralNorm(dense) if spectral_norm else dense)
         if not last:
             if batch_norm:
                 layers.append(BatchNorm1d(n_out))
@@ -156,12 +159,13 @@ class Discriminator(DiscriminatorBase):
     """
 
     def __init__(self, data_dim=2, hidden=(128, 128), activation="leaky_relu", dropout=0.0,
-                 init="default", pack=1):
+                 init="default", pack=1, spectral_norm=False):
         check_sizes("Discriminator", data_dim=data_dim)
         check_hidden("Discriminator", hidden)
         check_int("Discriminator", "pack (samples per D input)", pack)
         self.data_dim, self.pack = data_dim, pack
-        self.net = mlp([pack * data_dim, *hidden, 1], activation, dropout=dropout, init=init)
+        self.net = mlp([pack * data_dim, *hidden, 1], activation, dropout=dropout, init=init,
+                       spectral_norm=spectral_norm)
 
     def forward(self, x):
         if self.pack > 1:

@@ -36,12 +36,16 @@ class Conv2d(Module):
         self.bias = Parameter(b) if bias else None
 
     def forward(self, x):
+        return self.forward_with(x, self.weight)
+
+    def forward_with(self, x, weight):
+        """The layer with another weight of the same shape (SpectralNorm passes W / sigma)."""
         check_input(self, x, self.in_channels, ndim=4)
         h, w = x.shape[2:]
         if conv_output_size(min(h, w), self.kernel_size, self.stride, self.padding) < 1:
             raise ValueError(f"{self}: input {h}x{w} is smaller than the kernel "
                              f"({self.kernel_size}, padding {self.padding})")
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return conv2d(x, weight, self.bias, self.stride, self.padding)
 
     def __str__(self):
         return (f"Conv2d({self.in_channels} -> {self.out_channels}, kernel {self.kernel_size}, "

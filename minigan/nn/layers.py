@@ -39,8 +39,12 @@ class Dense(Module):
         self.bias = Parameter(b) if bias else None
 
     def forward(self, x):
+        return self.forward_with(x, self.weight)
+
+    def forward_with(self, x, weight):
+        """The layer with another weight of the same shape (SpectralNorm passes W / sigma)."""
         check_input(self, x, self.in_features)
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, weight, self.bias)
 
     def extra_repr(self):
         return f"{self.in_features} -> {self.out_features}"
