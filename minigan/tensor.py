@@ -538,8 +538,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False, name=None):
     xp = backend.xp_of_device(device)
     if dtype is None and not backend.is_array(data):
         dtype = "float32"
-    array = xp.asarray(backend.to_device(data, device) if backend.is_array(data) else data,
-                       dtype=dtype)
+    try:
+        array = xp.asarray(backend.to_device(data, device) if backend.is_array(data) else data,
+                           dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"tensor: cannot make a {dtype or 'numeric'} array of "
+                        f"{type(data).__name__} {str(data)[:60]!r} ({error})") from None
     return Tensor(array, requires_grad=requires_grad, name=name)
 
 
