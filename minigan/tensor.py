@@ -202,6 +202,9 @@ class Tensor:
     def T(self):
         return F.transpose(self)
 
+    def __getitem__(self, index):       # basic indexing only: integers, slices, None, ...
+        return F.get_item(self, index)
+
     def swapaxes(self, axis1, axis2):
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]

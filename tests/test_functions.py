@@ -123,6 +123,11 @@ CASES = [
      lambda *xs: F.concatenate(xs, axis=1), "real"),
     ("concatenate-neg", [(2, 2, 1), (2, 2, 3), (2, 2, 2)], lambda *xs: numpy.concatenate(xs, -1),
      lambda *xs: F.concatenate(xs, axis=-1), "real"),
+    ("broadcast_to", [(3, 1)], lambda x: numpy.broadcast_to(x, (2, 3, 4)),
+     lambda x: F.broadcast_to(x, (2, 3, 4)), "real"),
+    ("get_item-slices", [(4, 5)], lambda x: x[1:3, ::2], lambda x: x[1:3, ::2], "real"),
+    ("get_item-int", [(2, 3, 4)], lambda x: x[1, :, None], lambda x: F.get_item(x, (1, slice(None), None)), "real"),
+    ("get_item-ellipsis", [(2, 3, 4)], lambda x: x[..., -1], lambda x: x[..., -1], "real"),
     # --- elementwise ---
     ("exp", [(3, 4)], numpy.exp, F.exp, "real"),
     ("log", [(3, 4)], numpy.log, F.log, "positive"),

@@ -268,6 +268,37 @@ def test_concatenate(data, shape, sizes):
     check_op(lambda *ts: F.concatenate(ts, axis), lambda *xs: numpy.concatenate(xs, axis), parts)
 
 
+@covers("broadcast_to")
+@SETTINGS
+@given(data=st.data(), pair=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3,
+                                                             max_side=3))
+def test_broadcast_to(data, pair):
+    shape = pair.input_shapes[0]
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: F.broadcast_to(t, pair.result_shape),
+             lambda a: numpy.broadcast_to(a, pair.result_shape), [x])
+
+
+@covers("get_item")
+@SETTINGS
+@given(data=st.data(), x=arrays(shapes(min_dims=1)))
+def test_get_item(data, x):
+    # A basic index: per axis an integer or a slice with any start, stop and step (not 0).
+    index = []
+    for n in x.shape:
+        if data.draw(st.booleans(), label="integer"):
+            index.append(data.draw(st.integers(-n, n - 1), label="i"))
+        else:
+            start, stop = (data.draw(st.one_of(st.none(), st.integers(-n - 1, n + 1)))
+                           for _ in range(2))
+            step = data.draw(st.one_of(st.none(), st.integers(1, 3), st.integers(-3, -1)))
+            index.append(slice(start, stop, step))
+    index = tuple(index)
+    if x[index].size == 0 or x[index].ndim == 0:
+        return                                    # nothing, or one number: no gradient to check
+    check_op(lambda t: t[index], lambda a: a[index], [x])
+
+
 # ---------------------------------------------------------------- lookup and dropout
 
 @covers("embedding")

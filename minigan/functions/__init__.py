@@ -3,7 +3,7 @@ derivation in a comment, followed by the lowercase function that calls it. Read 
 
     arithmetic.py      add sub mul div neg pow exp log, and sum_to (broadcasting's gradient)
     matmul.py          matmul, linear (x W + b)
-    shapes.py          sum mean reshape transpose concatenate
+    shapes.py          sum mean reshape transpose concatenate broadcast_to get_item
     activations.py     tanh sigmoid relu leaky_relu dropout
     embedding.py       embedding (rows of a table by integer index)
     cross_entropy.py   sigmoid_binary_cross_entropy (from logits), binary_cross_entropy,
@@ -24,11 +24,11 @@ from .cross_entropy import (binary_cross_entropy, sigmoid_binary_cross_entropy,
                             softmax_cross_entropy)
 from .embedding import check_indices, embedding
 from .matmul import linear, matmul
-from .shapes import concatenate, mean, reshape, sum, transpose
+from .shapes import broadcast_to, concatenate, get_item, mean, reshape, sum, transpose
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "matmul", "linear", "sum",
            "mean", "reshape", "transpose", "concatenate", "tanh", "sigmoid", "relu",
            "leaky_relu", "dropout", "embedding", "sigmoid_binary_cross_entropy",
            "binary_cross_entropy", "softmax_cross_entropy", "batch_norm_train",
            "batch_norm_eval", "conv2d", "conv_transpose2d", "sum_to", "stable_sigmoid",
-           "check_indices"]
+           "check_indices", "broadcast_to", "get_item"]

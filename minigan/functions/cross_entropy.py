@@ -30,7 +30,8 @@ from ..backend import get_array_module
 from .activations import stable_sigmoid
 from .arithmetic import sum_to
 from .embedding import check_indices
-from ..tensor import Function, Tensor
+from ..tensor import Function, Tensor, apply
+from .arithmetic import Exp
 
 
 class SigmoidBCEWithLogits(Function):
@@ -103,6 +104,7 @@ def _check_targets(name, prediction, target):
 
 class SoftmaxCrossEntropy(Function):
     """Mean over the batch of -ln softmax(x_i)[y_i], for logits x (N, K) and labels y (N,)."""
+    twice_differentiable = True
 
     def forward(self, x, labels):
         xp = get_array_module(x)
@@ -119,19 +121,28 @@ class SoftmaxCrossEntropy(Function):
         e = xp.exp(z)
         total = e.sum(axis=1, keepdims=True)                   # sum_j e^z_ij, in [1, K]
         loss = (xp.log(total).reshape(n) - z[rows, labels]).mean()
-        self.p, self.labels, self.rows = e / total, labels, rows     # softmax(x_i), for backward
+        self.saved = (x,)
+        self.onehot = xp.zeros(x.shape, dtype=x.dtype)
+        self.onehot[rows, labels] = 1                          # one 1 per row
         return loss
 
     def backward(self, gy):
+        (x,) = self.saved
         # d lse(x_i) / dx_ik = e^x_ik / sum_j e^x_ij = p_ik, and d x_iy / dx_ik = [k == y_i], so
         #     d loss_i / dx_ik = p_ik - onehot(y_i)_k,
         # and with the mean over N samples:  dL/dx = (softmax(x) - onehot(y)) / N.
         # Each entry is in [-1/N, 1/N] whatever the logits: a confident wrong answer gets the
         # largest push, a confident right one (p_y -> 1) none.
-        scale = gy / self.p.shape[0]
-        gx = self.p * scale                                    # fresh: safe to edit in place
-        gx[self.rows, self.labels] -= scale                    # one entry per row: no collisions
-        return gx, None
+        scale = gy / x.shape[0]
+        return softmax(x) * scale - self.onehot * scale, None
+
+
+def softmax(x):
+    """softmax over axis 1 of an array or (in a recorded backward) a Tensor. Each row is shifted
+    by its maximum first, a constant: softmax(x + c) = softmax(x), and every exponent is <= 0."""
+    shift = (x.data if isinstance(x, Tensor) else x).max(axis=1, keepdims=True)
+    e = apply(Exp(), x - shift)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def softmax_cross_entropy(logits, labels):

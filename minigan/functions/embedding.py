@@ -10,6 +10,8 @@ class Embedding(Function):
     The output has shape indices.shape + (dim,). Only W gets a gradient: indices are integers.
     """
 
+    twice_differentiable = True     # dL/dW = O^T gy is linear in gy, O a constant
+
     def forward(self, indices, weight):
         self.indices = indices
         self.num, self.dim = weight.shape
@@ -28,7 +30,7 @@ class Embedding(Function):
         # would want a scatter-add (numpy.add.at / cupyx.scatter_add) instead.
         if not self.needs_grad[1]:
             return None, None
-        xp = get_array_module(gy)
+        xp = get_array_module(self.indices)
         flat = self.indices.reshape(-1)
         b = flat.size
         onehot = xp.zeros((b, self.num), dtype=gy.dtype)

@@ -5,7 +5,7 @@ gradient back to where the values came from (broadcast over what was summed, mov
 inverse move).
 """
 from ..backend import get_array_module
-from ..tensor import Function, Tensor
+from ..tensor import Function, Tensor, apply
 from .arithmetic import sum_to
 
 
@@ -125,7 +125,51 @@ def transpose(x, axes=None):
     return Transpose(axes)(x)
 
 
+class GetItem(Function):
+    """y = x[index] for a basic index: integers, slices, None and Ellipsis (a view of x)."""
+    twice_differentiable = True
+
+    def __init__(self, index):
+        index = index if isinstance(index, tuple) else (index,)
+        for part in index:
+            if not (part is None or part is Ellipsis or isinstance(part, (int, slice))):
+                raise TypeError(f"Tensor[...]: only integers, slices, None and ... index a "
+                                f"Tensor, got {type(part).__name__} (rows by an integer array: "
+                                f"functions.embedding)")
+        self.index = index
+
+    def forward(self, x):
+        self.x_shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, gy):
+        # y copies the elements of x at `index`, once each: they get gy back, the others 0.
+        return apply(PutInto(self.index, self.x_shape, self.dtype), gy)
+
+
+class PutInto(Function):
+    """GetItem's adjoint: y = zeros of `shape` with y[index] = g. Its own adjoint is GetItem."""
+    twice_differentiable = True
+
+    def __init__(self, index, shape, dtype):
+        self.index, self.shape, self.dtype = index, shape, dtype
+
+    def forward(self, g):
+        y = get_array_module(g).zeros(self.shape, dtype=self.dtype)
+        y[self.index] = g
+        return y
+
+    def backward(self, gy):
+        return apply(GetItem(self.index), gy)
+
+
+def get_item(x, index):
+    return GetItem(index)(x)
+
+
 class Concatenate(Function):
+    twice_differentiable = True
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -142,7 +186,7 @@ class Concatenate(Function):
         grads = []
         for start, stop in zip(bounds[:-1], bounds[1:]):
             index[self.axis] = slice(start, stop)
-            grads.append(gy[tuple(index)])
+            grads.append(apply(GetItem(tuple(index)), gy))
         return tuple(grads)
 
 
