@@ -2,6 +2,7 @@
 
     python -m minigan.trace                          # the default sine GAN of examples/gan_2d.py
     python -m minigan.trace --data ring --loss minimax --k 2
+    python -m minigan.trace --data ring --penalty r1      # and the penalty's double backward
     python -m minigan.trace --checkpoint runs/gan_2d_sine/checkpoint.npz --dot g_step.dot
 
 trace_step() calls the trainer's own train_step once and watches it: every update of a network
@@ -25,6 +26,7 @@ from .functions import stable_sigmoid
 from .gan import Discriminator, GANTrainer, Generator
 from .gan.checks import check_data, check_labels
 from .gan.losses import GENERATOR_LOSSES, generator_loss
+from .gan.penalties import PENALTIES
 from .optim import Adam
 from .random import manual_seed
 from .tensor import Tensor, backward_hook
@@ -84,7 +86,8 @@ class _Recorder:
         self.rows.append({"index": len(self.rows) + 1, "op": op, "shape": tuple(t.shape),
                           "mean": float(v.mean()), "std": float(v.std()),
                           "min": float(v.min()) + 0.0, "max": float(v.max()),   # + 0.0: no -0
-                          "grad_norm": _norm(grad), "phase": "", "note": ""})
+                          "grad_norm": _norm(grad.data if isinstance(grad, Tensor) else grad),
+                          "phase": "", "note": ""})
         self.tensors.append(t)
 
     def tensor_of(self, value):
@@ -120,9 +123,15 @@ class _Watch:
 
     def __init__(self, trainer, names):
         self.trainer, self.names, self.updates = trainer, names, []
+        self.penalty = None          # a gradient penalty's recorded first backward, if any
 
     def __call__(self, t, grad):                    # the backward hook
-        self.updates[-1]["recorder"](t, grad)
+        if isinstance(grad, Tensor):                # a recorded backward: a penalty's dD/dx,
+            if self.penalty is None:                # computed before its update's zero_grad
+                self.penalty = _Recorder(self.names)
+            self.penalty(t, grad)
+        else:
+            self.updates[-1]["recorder"](t, grad)
 
     def _state(self):
         G, D = self.trainer.G.parameters(), self.trainer.D.parameters()
@@ -132,7 +141,8 @@ class _Watch:
 
     def zero_grad(self, network):
         self.updates.append({"network": network, "before": self._state(),
-                             "recorder": _Recorder(self.names)})
+                             "recorder": _Recorder(self.names), "penalty": self.penalty})
+        self.penalty = None
 
     def step(self):
         self.updates[-1]["after"] = self._state()
@@ -177,7 +187,7 @@ def _d_update(trainer, update, passes, fake):
         inside = [name for (name, _), r in zip(passes, reach) if id(t) in r]
         row["phase"] = inside[0] if len(inside) == 1 else ("shared" if inside else "loss")
     for name, (_, _, logits) in passes:
-        if rec.row_of(logits):
+        if logits is not None and rec.row_of(logits):
             rec.row_of(logits)["note"] = "<- logits"
     # D's first op on the generated batch: the tensor it took as input is the batch itself
     cut = next((t.creator for t in rec.tensors if t.creator is not None
@@ -188,8 +198,9 @@ def _d_update(trainer, update, passes, fake):
     return {
         "passes": {name: {"loss": float(loss.item()),
                           "class_loss": None if cls is None else float(cls.item()),
-                          "logits": _host(logits.data).ravel().tolist()}
+                          "logits": [] if logits is None else _host(logits.data).ravel().tolist()}
                    for name, (loss, cls, logits) in passes},
+        "penalty_rows": None if update["penalty"] is None else update["penalty"].rows,
         "rows": rec.rows, "grad_norm_start": {k: before[k] for k in "GD"},
         "grad_norm_end": {k: after[k] for k in "GD"},
         "g_tensors_reached": sum(id(t) in g_ids for t in rec.tensors),
@@ -211,6 +222,8 @@ def _d_updates(trainer, d_steps, updates):
         real = ("real", (d.real_loss, d.real_class_loss, d.real_logits))
         generated = ("generated", (d.fake_loss, d.fake_class_loss, d.fake_logits))
         groups = [[real, generated]] if trainer.d_update == "joint" else [[real], [generated]]
+        if d.penalty is not None:              # it joins the update it was computed for
+            groups[-1].append(("penalty", (d.penalty, None, None)))
         for passes in groups:
             summary = _d_update(trainer, updates.pop(0), passes, d.fake)
             summary["step"] = step
@@ -359,7 +372,8 @@ def _table(say, rows, max_lines, boundary=None, boundary_lines=()):
 
 
 def _losses_text(u):
-    what = {"real": "real BCE(D(x), 1)", "generated": "generated BCE(D(G(z)), 0)"}
+    what = {"real": "real BCE(D(x), 1)", "generated": "generated BCE(D(G(z)), 0)",
+            "penalty": "the gradient penalty"}
     parts = [f"{what[name]} {p['loss']:.4f}" + (
         "" if p["class_loss"] is None else f" + class CE {p['class_loss']:.4f}")
         for name, p in u["passes"].items()]
@@ -371,17 +385,25 @@ def _print_d_update(say, u, trainer, max_lines):
     passes = list(u["passes"])
     say()
     say(f"=== D update {u['step']}/{trainer.k} (d_update={trainer.d_update!r}): " + (
-        "real + generated passes, one optimiser step" if len(passes) == 2 else
-        f"the {passes[0]} pass alone") + " ===")
+        "real + generated passes, one optimiser step" if "generated" in passes and
+        "real" in passes else f"the {passes[0]} pass alone") +
+        (f", with the {trainer.penalty} penalty" if "penalty" in passes else "") + " ===")
     s = u["grad_norm_start"]
     say(f"start: |G.grad| {_num(s['G'])}, |D.grad| {_num(s['D'])}   (d_optimizer.zero_grad: "
         f"D's -> None; G's left alone)")
     say("loss: " + _losses_text(u))
     say(HEADER)
+    if u["penalty_rows"]:
+        say(f"  -- the {trainer.penalty} penalty's first backward, recorded: minigan.grad(D(x)."
+            f"sum(), x, create_graph=True), run before this update; its gradients are Tensors "
+            f"(|grad| of their values)")
+        _table(say, u["penalty_rows"], max_lines)
     titles = {"loss": "the loss, a sum of its terms: one Add per +",
               "real": "phase 1: D on the real batch",
               "generated": "phase 2: D on the generated batch",
-              "shared": "D's parameters: one gradient each, the sum over both passes"}
+              "penalty": "the penalty, the second backward: back through the recorded first "
+                         "backward and D's own forward on the penalty's batch",
+              "shared": "D's parameters: one gradient each, the sum over all passes"}
     for phase in ["loss", *passes, "shared"]:
         rows = [r for r in u["rows"] if r["phase"] == phase]
         if not rows:
@@ -488,7 +510,7 @@ def g_step_dot(g, trainer):
 
 # --- the command line ----------------------------------------------------------------------------
 def default_trainer(data="sine", loss="non-saturating", k=1, seed=0, device="cpu",
-                    checkpoint=None):
+                    checkpoint=None, penalty=None, gamma=0.1):
     """examples/gan_2d.py's default networks, trainer and data (1024 points); with `checkpoint`
     (a checkpoint.npz that example wrote), restored to that trained state."""
     manual_seed(seed)                                   # the networks' initial weights
@@ -496,7 +518,7 @@ def default_trainer(data="sine", loss="non-saturating", k=1, seed=0, device="cpu
     G = Generator(latent_dim=2, data_dim=2, hidden=(64, 64)).to(device)
     D = Discriminator(data_dim=2, hidden=(128, 128)).to(device)
     trainer = GANTrainer(G, D, Adam(G.parameters(), lr=2e-4), Adam(D.parameters(), lr=2e-4),
-                         k=k, generator_loss=loss, seed=seed)
+                         k=k, generator_loss=loss, seed=seed, penalty=penalty, gamma=gamma)
     if checkpoint is not None:
         trainer.load_checkpoint(checkpoint)
     return trainer, points
@@ -513,6 +535,10 @@ def _main(argv):
     p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating")
     p.add_argument("--k", type=cli.positive_int, default=1,
                    help="D updates (the first printed in full)")
+    p.add_argument("--penalty", choices=("none",) + PENALTIES, default="none",
+                   help="a gradient penalty on D: its recorded first backward is traced too")
+    p.add_argument("--gamma", type=cli.non_negative_float, default=None,
+                   help="the penalty's weight (default: 0.1 for r1 and r2, 10 for gp)")
     p.add_argument("--seed", type=cli.non_negative_int, default=0)
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--checkpoint", default=None,
@@ -525,8 +551,10 @@ def _main(argv):
     args = p.parse_args(argv)
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         p.error(f"--checkpoint {args.checkpoint}: no such file")
+    penalty = None if args.penalty == "none" else args.penalty
+    gamma = args.gamma if args.gamma is not None else (10.0 if penalty == "gp" else 0.1)
     trainer, points = default_trainer(args.data, args.loss, args.k, args.seed, args.device,
-                                      args.checkpoint)
+                                      args.checkpoint, penalty, gamma)
     return trace_step(trainer, points, args.batch_size, max_lines=args.max_lines, dot=args.dot)
 
 

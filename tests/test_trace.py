@@ -138,3 +138,33 @@ def test_bad_checkpoint_exits_with_a_message(tmp_path, capsys):
         main(["--checkpoint", str(tmp_path / "missing.npz")])
     err = capsys.readouterr().err
     assert "minigan.trace: error: --checkpoint" in err and "no such file" in err
+
+
+@pytest.mark.parametrize("d_update", ["joint", "split"])
+def test_a_penalty_shows_its_recorded_first_backward_and_the_second(d_update):
+    """With R1 the D update that carries the penalty shows the recorded dD/dx pass and the
+    second backward through it; the traced step is still the trainer's own."""
+    trainers = []
+    for _ in range(2):
+        trainer, data = default_trainer(data="ring", seed=1, penalty="r1", gamma=0.1)
+        trainer.d_update = d_update
+        trainers.append(trainer)
+    result = trace_step(trainers[0], data, 8, out=None)
+    trainers[1].train_step(data, 8)
+    for net in ("G", "D"):
+        a, b = getattr(trainers[0], net).state_dict(), getattr(trainers[1], net).state_dict()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    carrying = result["d_updates"][-1]           # joint: the only one; split: the second
+    assert "penalty" in carrying["passes"] and carrying["penalty_rows"]
+    assert carrying["passes"]["penalty"]["loss"] > 0
+    assert any(r["phase"] == "penalty" for r in carrying["rows"])
+    assert "the r1 penalty's first backward, recorded" in result["text"]
+    assert "the penalty, the second backward" in result["text"]
+    assert carrying["g_unchanged"] and carrying["g_grads_untouched"]
+    if d_update == "split":
+        assert result["d_updates"][0]["penalty_rows"] is None
+
+
+def test_cli_penalty(capsys):
+    main(["--data", "ring", "--penalty", "gp", "--max-lines", "6"])
+    assert "with the gp penalty ===" in capsys.readouterr().out
