@@ -10,7 +10,8 @@ random classes, target "real" and those classes, through a D that does not chang
 --sample-every epochs (10 by default) it saves a grid with one named row per class, the
 generator and a full checkpoint. The networks are in minigan/gan/acgan.py.
 """
-from image_gan_common import claim_output, load_images, main_guard, parse_args, run
+from image_gan_common import (claim_output, load_images, main_guard, parse_args,
+                              penalty_options, run)
 
 import minigan
 from minigan.gan import ACGANDiscriminator, ACGANGenerator, GANTrainer
@@ -26,11 +27,13 @@ def main(argv=None):
     minigan.manual_seed(args.seed)
     # 32: the tutorial's channel counts; 8 for the 8x8 digits
     width = args.width if args.width is not None else (32 if size == 28 else 8)
+    options, batch_norm = penalty_options(args)
     G = ACGANGenerator(latent_dim=100, num_classes=10, image_size=size, width=width)
-    D = ACGANDiscriminator(num_classes=10, image_size=size, width=width)
+    D = ACGANDiscriminator(num_classes=10, image_size=size, width=width, batch_norm=batch_norm)
     G, D = G.to(args.device), D.to(args.device)
     trainer = GANTrainer(G, D, Adam(G.parameters(), args.lr), Adam(D.parameters(), args.lr),
-                         d_update="split", generator_loss="non-saturating", seed=args.seed)
+                         d_update="split", generator_loss="non-saturating", seed=args.seed,
+                         **options)
     return run(args, out, name, trainer, images, labels, names, conditional=True)
 
 

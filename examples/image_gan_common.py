@@ -14,6 +14,7 @@ import minigan  # noqa: E402
 from minigan import cli  # noqa: E402
 from minigan import images as image_data  # noqa: E402
 from minigan.plots import plot_history, plot_image_grid  # noqa: E402
+from minigan.gan.penalties import PENALTIES  # noqa: E402
 from minigan.tensor import Tensor  # noqa: E402
 
 
@@ -45,6 +46,14 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64,
                    help="channel width of both networks (default: the paper's for 28x28 images, "
                         "a smaller one for 8x8)")
     p.add_argument("--seed", type=cli.non_negative_int, default=0)
+    p.add_argument("--penalty", choices=("none",) + PENALTIES, default="none",
+                   help="a gradient penalty on D (R1 on real images, R2 on generated, WGAN-GP); "
+                        "D is then built without BatchNorm")
+    p.add_argument("--gamma", type=cli.non_negative_float, default=1.0,
+                   help="the penalty's weight")
+    p.add_argument("--g-average", type=cli.fraction, default=None, metavar="DECAY",
+                   help="also keep a moving average of G's weights (generator_average.npz; "
+                        "the grids sample it)")
     p.add_argument("--sample-every", type=cli.positive_int, default=10, metavar="EPOCHS",
                    help="save an image grid, the generator and a full checkpoint this often")
     p.add_argument("--keep-every", type=cli.positive_int, default=None, metavar="EPOCHS",
@@ -106,10 +115,17 @@ def load_images(args):
     return x, y, names, x.shape[-1]
 
 
+def penalty_options(args):
+    """GANTrainer's options from --penalty, --gamma and --g-average, and D's batch_norm."""
+    penalty = None if args.penalty == "none" else args.penalty
+    return dict(penalty=penalty, gamma=args.gamma, g_average=args.g_average), penalty is None
+
+
 def run(args, out, name, trainer, images, labels, class_names, conditional):
     """Train, saving an image grid, the generator and a full checkpoint every --sample-every
     epochs and at the end; then the loss curves and run.json. Returns the run's record."""
-    G = trainer.G
+    # The grids sample G itself, or the average of its weights (--g-average).
+    G = trainer.G if trainer.g_average is None else trainer.g_average.model
     start_epoch = 1
     if args.resume:
         start_epoch = trainer.load_checkpoint(args.resume) + 1
@@ -156,6 +172,7 @@ def run(args, out, name, trainer, images, labels, class_names, conditional):
     plot_history(trainer.history, os.path.join(out, "curves.png"), title=name)
     epochs_run = args.epochs - start_epoch + 1
     timing = trainer.timing              # ms/step leaves out the time spent saving
+    sampled = "generator.npz" if trainer.g_average is None else "generator_average.npz"
     record = {"args": vars(args), "steps": steps, "seconds": round(seconds, 1),
               "seconds_saving": round(timing.other_seconds, 1),
               "seconds_per_epoch": round(timing.train_seconds / max(epochs_run, 1), 2),
@@ -164,7 +181,7 @@ def run(args, out, name, trainer, images, labels, class_names, conditional):
     print(f"done: {seconds:.1f} s ({timing.other_seconds:.1f} s of it saving grids and "
           f"checkpoints), {record['seconds_per_epoch']} s/epoch, {record['ms_per_step']} "
           f"ms/step. Grids, generator.npz, checkpoint.npz and curves.png are in {out}/; sample "
-          f"with: python -m minigan.sample {out}/generator.npz")
+          f"with: python -m minigan.sample {out}/{sampled}")
     return record
 
 

@@ -300,3 +300,16 @@ def test_a_ctrl_c_python_dropped_still_stops_training_at_the_next_step(tmp_path,
     assert "gan_2d.py: interrupted at step 5 of 20" in text      # the next step stopped it
     assert Monitor.interrupted is False and signal.getsignal(signal.SIGINT) is \
         signal.default_int_handler
+
+
+def test_the_image_examples_train_with_a_penalty_and_a_weight_average(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from minigan.gan import describe
+    from minigan.io import load_arrays
+    for main, name in ((DCGAN.main, "dc"), (ACGAN.main, "ac")):
+        out = tmp_path / name
+        main(["--digits", "--subset", "64", "--batch-size", "32", "--width", "4", "--epochs",
+              "1", "--penalty", "r1", "--gamma", "2", "--g-average", "0.9", "--out", str(out)])
+        assert "batch_norm=False" in describe(load_arrays(out / "discriminator.npz"))
+        assert (out / "generator_average.npz").exists()
+        assert f"minigan.sample {out}/generator_average.npz" in capsys.readouterr().out
