@@ -30,6 +30,9 @@ defaults otherwise). Workloads:
       default betas: the spec gives only the learning rate); 1024 points of the sine curve.
   W2  ring of 8 Gaussians: G and D with three hidden layers of 128 ReLU units, latent 2;
       m = 512; Adam lr 1e-4, betas (0.9, 0.999); 8192 points of the ring.
+  W2R1  W2 with the R1 gradient penalty (gamma 0.1) in D's update, on request
+      (--workloads W2,W2R1): what a penalty's second backward costs, against PyTorch's
+      torch.autograd.grad(..., create_graph=True).
   W3  DCGAN 28x28 (minigan.gan.DCGANGenerator / DCGANDiscriminator, width 64: see dcgan.py);
       BatchNorm eps 1e-5, momentum 0.1; m = 64; Adam lr 2e-4, betas (0.5, 0.999); 1024 images
       of uniform noise in [-1, 1] (the step's cost does not depend on what the images show).
@@ -89,11 +92,16 @@ WORKLOADS = {
     "W2": dict(title="W2 ring MLP", batch=512, lr=1e-4, betas=(0.9, 0.999), latent=2,
                data="ring", n_data=8192, warmup=20,
                summary="G, D 3x128 ReLU, latent 2, m=512, Adam 1e-4"),
+    "W2R1": dict(title="W2R1 ring MLP + R1", batch=512, lr=1e-4, betas=(0.9, 0.999), latent=2,
+                 data="ring", n_data=8192, warmup=20, penalty="r1", gamma=0.1,
+                 summary="W2 with the R1 penalty (gamma 0.1) in D's update: a second backward"),
     "W3": dict(title="W3 DCGAN 28x28", batch=64, lr=2e-4, betas=(0.5, 0.999), latent=100,
                data="images", n_data=1024, warmup=4,
                summary="DCGAN width 64 (BN, ConvTranspose/Conv 4x4 s2), m=64, "
                        "Adam 2e-4 (0.5, 0.999)"),
 }
+
+DEFAULT_WORKLOADS = ("W1", "W2", "W3")      # W2R1 when asked for: --workloads W2,W2R1
 
 # How each workload maps onto the library, and what differs between the two loops (not the
 # architecture: the parameter counts are checked to be equal in every run).
@@ -103,6 +111,9 @@ NOTES = {
           "nn.Sequential; both output a logit (BCE from logits).",
     "W2": "Expressed exactly: Generator(2, 2, (128,) * 3, 'relu'), Discriminator(2, (128,) * 3, "
           "'relu').",
+    "W2R1": "W2 with GANTrainer(penalty='r1', gamma=0.1): D runs once more on the real batch, "
+            "minigan.grad(D(x).sum(), x, create_graph=True), and gamma/2 mean ||g||^2 joins D's "
+            "loss; PyTorch: torch.autograd.grad(D(x).sum(), x, create_graph=True), the same.",
     "W3": "Expressed exactly: DCGANGenerator(100, 28, 1, 64), DCGANDiscriminator(28, 1, 64); "
           "conv and dense layers keep their biases on both sides.",
 }
@@ -132,7 +143,7 @@ def build_minigan(name, device="cpu", seed=0):
     if name == "W1":
         G = Generator(latent_dim=2, data_dim=2, hidden=(16, 32), activation="relu")
         D = Discriminator(data_dim=2, hidden=(256, 128, 64), activation="relu", dropout=0.3)
-    elif name == "W2":
+    elif name in ("W2", "W2R1"):
         G = Generator(latent_dim=2, data_dim=2, hidden=(128, 128, 128), activation="relu")
         D = Discriminator(data_dim=2, hidden=(128, 128, 128), activation="relu")
     else:
@@ -146,7 +157,8 @@ def build_minigan(name, device="cpu", seed=0):
         data = make_2d(w["data"], w["n_data"], seed=seed, device=device).points
     trainer = GANTrainer(G, D, Adam(G.parameters(), lr=w["lr"], betas=w["betas"]),
                          Adam(D.parameters(), lr=w["lr"], betas=w["betas"]), k=1,
-                         generator_loss="non-saturating", seed=seed)
+                         generator_loss="non-saturating", seed=seed,
+                         penalty=w.get("penalty"), gamma=w.get("gamma", 10.0))
     G.train()
     D.train()
     return G, D, trainer, data
@@ -164,7 +176,7 @@ def build_torch_networks(name):
                           nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.3),
                           nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.3),
                           nn.Linear(64, 1))
-    elif name == "W2":
+    elif name in ("W2", "W2R1"):
         G = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
                           nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 2))
         D = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
@@ -216,6 +228,7 @@ def build_torch(name, device="cpu", seed=0, freeze_d=False):
     opt_d = torch.optim.Adam(D.parameters(), lr=w["lr"], betas=w["betas"])
     criterion = nn.BCEWithLogitsLoss()
     m, latent = w["batch"], w["latent"]
+    penalty = w.get("penalty")
 
     def step():
         # --- D: m real + m generated (detached) samples, one update
@@ -226,7 +239,12 @@ def build_torch(name, device="cpu", seed=0, freeze_d=False):
         out_fake = D(fake.detach())
         loss_real = criterion(out_real, torch.ones_like(out_real))
         loss_fake = criterion(out_fake, torch.zeros_like(out_fake))
-        (loss_real + loss_fake).backward()
+        loss_d = loss_real + loss_fake
+        if penalty:                     # R1: gamma/2 E ||dD(x)/dx||^2 on the real batch
+            x = real.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+            loss_d = loss_d + (w["gamma"] / 2) * g.pow(2).sum(dim=1).mean()
+        loss_d.backward()
         opt_d.step()
         # --- G: fresh noise, non-saturating loss through D
         if freeze_d:
@@ -963,7 +981,7 @@ def write_text(path, text):
 
 def result_name(args):
     name = f"speed_{args.device}_t{args.threads}"
-    if list(args.workloads) != list(WORKLOADS):
+    if list(args.workloads) != list(DEFAULT_WORKLOADS):
         name += "_" + "".join(args.workloads)
     if args.torch_freeze_d:
         name += "_freeze_d"
@@ -975,7 +993,8 @@ def result_name(args):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--workloads", default="W1,W2,W3", help="comma-separated, of W1, W2, W3")
+    p.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                   help=f"comma-separated, of {', '.join(WORKLOADS)}")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed blocks per engine (default 15; 3 with --quick)")
     p.add_argument("--block", type=float, default=None,

@@ -29,12 +29,13 @@ def mlp(sizes):
 EXPECTED = {   # (G, D) parameter counts, from the spec's layer lists
     "W1": (mlp([2, 16, 32, 2]), mlp([2, 256, 128, 64, 1])),
     "W2": (mlp([2, 128, 128, 128, 2]), mlp([2, 128, 128, 128, 1])),
+    "W2R1": (mlp([2, 128, 128, 128, 2]), mlp([2, 128, 128, 128, 1])),
     "W3": (dense(100, 6272) + 2 * 6272 + (128 * 64 * 16 + 64) + 2 * 64 + (64 * 16 + 1),
            (64 * 16 + 64) + (64 * 128 * 16 + 128) + 2 * 128 + dense(6272, 1)),
 }
 
 
-@pytest.mark.parametrize("name", ["W1", "W2", "W3"])
+@pytest.mark.parametrize("name", ["W1", "W2", "W2R1", "W3"])
 def test_workload_networks_and_one_step(speed, name):
     G, D, trainer, data = speed.build_minigan(name)
     assert (G.num_parameters(), D.num_parameters()) == EXPECTED[name]
@@ -44,6 +45,7 @@ def test_workload_networks_and_one_step(speed, name):
                                                   trainer.d_optimizer.b2) == w["betas"]
     d_steps, g_step = trainer.train_step(data, w["batch"])
     assert all(math.isfinite(float(v)) for v in row_of(d_steps[-1], g_step))
+    assert (d_steps[0].penalty is not None) == (name == "W2R1")
 
 
 @pytest.mark.parametrize("name", ["W1", "W2", "W3"])
@@ -69,10 +71,34 @@ def w_latent(speed, name):
     return speed.WORKLOADS[name]["latent"]
 
 
-def test_torch_step_runs(speed):
+@pytest.mark.parametrize("name", ["W1", "W2R1"])
+def test_torch_step_runs(speed, name):
     pytest.importorskip("torch")
-    _, _, step, _ = speed.build_torch("W1")
+    _, _, step, _ = speed.build_torch(name)
     assert all(math.isfinite(float(v)) for v in step())
+
+
+def test_the_r1_terms_agree_with_pytorchs(speed):
+    # The same D and real batch: minigan's penalties.r1 and the PyTorch loop's R1 expression.
+    torch = pytest.importorskip("torch")
+    from minigan.gan import penalties
+    G, D, trainer, data = speed.build_minigan("W2R1")
+    _, tD = speed.build_torch_networks("W2R1")
+    speed.copy_minigan_to_torch(D, tD)
+    real = data[:64]
+    mine = penalties.r1(D, Tensor(real), 0.1).item()
+    x = torch.from_numpy(real).requires_grad_(True)
+    (g,) = torch.autograd.grad(tD(x).sum(), x, create_graph=True)
+    theirs = (0.1 / 2) * g.pow(2).sum(dim=1).mean()
+    assert mine == pytest.approx(theirs.item(), rel=1e-5)
+    D.zero_grad()
+    penalties.r1(D, Tensor(real), 0.1).backward()       # a ReLU D: the biases get none
+    grads_theirs = torch.autograd.grad(theirs, list(tD.parameters()), allow_unused=True)
+    for p, b in zip(D.parameters(), grads_theirs):
+        mine = np.zeros(p.shape) if p.grad is None else p.grad        # None: no path, 0
+        theirs_p = np.zeros(p.shape[::-1]) if b is None else b.numpy()
+        np.testing.assert_allclose(mine, theirs_p.T if p.ndim == 2 else theirs_p,
+                                   rtol=2e-3, atol=1e-6)   # Dense: (in, out) vs (out, in)
 
 
 def test_arguments(speed):
