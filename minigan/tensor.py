@@ -245,7 +245,8 @@ class Function:
     Differentiating twice (``create_graph=True``): the same backward rule runs on Tensors.
     gy is a Tensor, and each array in ``self.saved`` is swapped for the Tensor it is the data
     of, so ``gy * b`` records a Mul and the backward pass becomes a graph of its own. A rule
-    written with operators and the functions of minigan/functions/ works on both; a Function
+    written with operators and array methods works on both; a rule that needs another Function
+    (a convolution's gradient is a convolution) calls it through ``apply`` below. A Function
     whose rule has been checked so (gradcheck.check_second_order) says
     ``twice_differentiable = True``, and create_graph refuses the others by name.
     """
