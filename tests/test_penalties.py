@@ -132,7 +132,9 @@ def test_bad_penalty_settings_are_refused_by_name(options, message):
 def test_a_penalty_on_a_d_with_batchnorm_names_the_layer():
     G, D = DCGANGenerator(image_size=8, width=4), DCGANDiscriminator(image_size=8, width=4)
     with pytest.raises(ValueError, match=r"D has a BatchNorm2d layer, which mixes the samples of "
-                                         r"a batch .* use a D without BatchNorm, or no penalty"):
+                                         r"a batch .* use a D without BatchNorm "
+                                         r"\(DCGANDiscriminator and ACGANDiscriminator take "
+                                         r"batch_norm=False; .*\), or no penalty"):
         GANTrainer(G, D, penalty="r1")
 
 

@@ -314,3 +314,31 @@ def test_the_second_order_checker_catches_a_wrong_recorded_rule():
     with pytest.raises(GradientCheckError, match="backward\\(\\) gave no gradient, the numeric "
                                                  "one is not 0"):
         check_second_order(lambda x: SquareWithAConstantDerivative()(x), x)
+
+
+# --- every layer a twice-differentiable op builds, with its parameters -----------------------------
+
+def _layers():
+    from minigan.nn import (Conv2d, ConvTranspose2d, Dense, Embedding, LeakyReLU, Sequential,
+                            SpectralNorm, Tanh)
+    return [
+        ("Dense", lambda: Dense(3, 4), (5, 3)),
+        ("Conv2d", lambda: Conv2d(2, 3, 3, stride=2, padding=1), (2, 2, 5, 5)),
+        ("ConvTranspose2d", lambda: ConvTranspose2d(2, 3, 4, stride=2, padding=1), (2, 2, 3, 3)),
+        ("Sequential of Dense, LeakyReLU, Tanh",        # (Dropout: its op is checked above)
+         lambda: Sequential(Dense(3, 6), LeakyReLU(0.2), Dense(6, 2), Tanh()), (4, 3)),
+        ("SpectralNorm(Dense), eval", lambda: SpectralNorm(Dense(3, 4)).eval(), (5, 3)),
+        ("Embedding", lambda: Embedding(5, 3), None),
+    ]
+
+
+@pytest.mark.parametrize("name, make, input_shape", _layers(), ids=[c[0] for c in _layers()])
+def test_every_layer_has_checked_second_derivatives(name, make, input_shape):
+    minigan.manual_seed(0)
+    layer = make().astype("float64")
+    if input_shape is None:                      # Embedding: integer rows in, nothing to perturb
+        rows = np.array([[0, 3], [3, 1]])
+        assert check_second_order(lambda: F.tanh(layer(rows)), [], layer.parameters()) < 1e-5
+        return
+    x = Tensor(make_input("cpu", input_shape, "nonzero", 1), requires_grad=True)
+    assert check_second_order(lambda x: F.tanh(layer(x)), [x], layer.parameters()) < 1e-5

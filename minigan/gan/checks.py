@@ -89,7 +89,9 @@ def check_penalty(discriminator, generator_loss, penalty, gamma, penalty_every):
                     f"GANTrainer: penalty {penalty!r} needs D's gradient with respect to each "
                     f"sample, but D has a {type(module).__name__} layer, which mixes the "
                     f"samples of a batch (and cannot be differentiated twice): use a D without "
-                    f"BatchNorm, or no penalty")
+                    f"BatchNorm (DCGANDiscriminator and ACGANDiscriminator take "
+                    f"batch_norm=False; spectral normalisation, nn.SpectralNorm, is a "
+                    f"per-sample alternative), or no penalty")
     elif generator_loss == "wgan" and not any(isinstance(m, SpectralNorm)
                                               for m in discriminator.modules()):
         warnings.warn("GANTrainer: the wgan loss without a penalty or spectral normalisation "

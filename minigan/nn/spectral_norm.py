@@ -9,11 +9,12 @@ that would otherwise grow too sharp.
 sigma(W) by power iteration: with u a unit vector kept between calls (a buffer, saved in the
 state dict), one iteration per training forward,
 
-    v = W^T u / ||W^T u||,   u = W v / ||W v||,   sigma = u^T W v,
+    v = W^T u / ||W^T u||,   u = W v / ||W v||,   sigma = ||W^T u|| = u^T W v',
 
-converges to the top singular vectors as training goes on (W changes slowly). u and v are
-constants for the gradient, as in the paper: the gradient of W / sigma with respect to W also
-flows through sigma = u^T W v (d sigma / dW = u v^T), which the autograd does by itself.
+v' = W^T u / ||W^T u||, converges to the largest singular value as training goes on (W changes
+slowly). u is a constant for the gradient, as in the paper; sigma = ||W^T u|| is then a function
+of W that the autograd differentiates by itself: d sigma / dW = u v'^T, the paper's gradient,
+and its second derivatives are exact too (a gradient penalty through a normalised layer).
 A convolution's weight (O, C, k, k) is the matrix (O, C k k).
 """
 from .. import functions as F
@@ -46,11 +47,10 @@ class SpectralNorm(Module):
     def forward(self, x):
         W = self.layer.weight
         matrix = W.reshape(W.shape[0], -1)
-        with no_grad():
-            if self.training and not self.is_frozen:       # one power iteration
+        if self.training and not self.is_frozen:           # one power iteration (eval, or a
+            with no_grad():                                # frozen D: u as it is)
                 v = _unit(matrix.data.T @ self.u)
                 self.u = _unit(matrix.data @ v)
-            else:                                          # eval, or a frozen D: u as it is
-                v = _unit(matrix.data.T @ self.u)
-        sigma = F.sum(Tensor(self.u[None, :]) @ matrix * Tensor(v))   # u^T W v, a 0-d Tensor
+        w_t_u = Tensor(self.u[None, :]) @ matrix           # (W^T u)^T, u a constant
+        sigma = F.sum(w_t_u * w_t_u) ** 0.5                # ||W^T u||, a 0-d Tensor
         return self.layer.forward_with(x, W / sigma)
