@@ -98,6 +98,18 @@ def quality(name, samples, data):
                f"mode: {100 * q['hq']:.1f}%, reverse KL: {q['reverse_kl']:.3f}")
 
 
+def options_text(args):
+    """The options beyond Algorithm 1's, for the first line of the run."""
+    every = f", every {args.penalty_every} D updates" if args.penalty_every > 1 else ""
+    parts = [", lr decaying to 0" if args.lr_decay else "",
+             f", sampling G's weight average (decay {args.g_average})" if args.g_average else "",
+             f", {args.penalty} penalty (gamma {args.gamma}{every})" if args.penalty != "none"
+             else "",
+             f", D packs {args.pack} samples" if args.pack > 1 else "",
+             ", spectral norm in D" if args.spectral_norm else ""]
+    return "".join(parts)
+
+
 def main(argv=None):
     args = parse_args(argv)
     out = args.out
@@ -114,15 +126,9 @@ def main(argv=None):
                          gamma=args.gamma, penalty_every=args.penalty_every)
     # The generator the figures sample: G itself, or the average of its weights.
     sampler = G if trainer.g_average is None else trainer.g_average.model
-    options = ", lr decaying to 0" if args.lr_decay else ""
-    options += f", sampling G's weight average (decay {args.g_average})" if args.g_average else ""
-    options += (f", {args.penalty} penalty (gamma {args.gamma}" +
-                (f", every {args.penalty_every} D updates)" if args.penalty_every > 1 else ")")
-                if args.penalty != "none" else "")
-    options += f", D packs {args.pack} samples" if args.pack > 1 else ""
-    options += ", spectral norm in D" if args.spectral_norm else ""
     print(f"minigan: {args.data} data (N={args.n}) on {args.device}; {steps} steps of Algorithm 1 "
-          f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr}{options})")
+          f"(k={args.k}, m={args.batch_size}, {args.loss} G loss, Adam lr {args.lr}"
+          f"{options_text(args)})")
     print(f"G: {G.num_parameters()} parameters, D: {D.num_parameters()} parameters; writing to {out}/")
 
     # The same latent points at every snapshot, so the panels show the samples moving.
