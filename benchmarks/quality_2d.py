@@ -6,6 +6,7 @@
     python benchmarks/quality_2d.py --iters gan=18000,minimax=18000,best=14000
     python benchmarks/quality_2d.py --full        # PacGAN's own budget: 400 000 iterations
     python benchmarks/quality_2d.py --data ring --configs best --seeds 0,1 --set pack=4,lr=5e-4
+    python benchmarks/quality_2d.py --scheduler local --jobs 2      # the runs on Dask (below)
 
 The benchmarks (minigan/data.py, as PacGAN, Lin et al. 2018, defines them): "ring", 8
 Gaussians on the unit circle at angles 2 pi i / 8, std 0.01; "grid", 25 Gaussians at
@@ -62,6 +63,15 @@ MKL_NUM_THREADS = 1 set before NumPy is imported.
 Seeds. Run seed s: the training set make_2d(name, 100 000, seed=s), the initial weights
 minigan.manual_seed(s), the trainer's noise and minibatches seed 10 000 + s, the scored samples
 seed 20 000 + s (separate streams, so the data and the noise are not the same numbers).
+
+On a Dask cluster (pip install -e ".[sweep]"). --scheduler local starts a LocalCluster of
+--jobs one-thread workers here; --scheduler ADDRESS sends the runs to a running cluster: start
+`dask scheduler` on one machine and `dask worker ADDRESS --nthreads 1` on each of the others
+(with this checkout at the same path and the same packages installed), then run the script with
+--scheduler ADDRESS from any of them. Each run is one task, the same one-thread worker process
+as the local pool, so the numbers do not depend on where it ran. The calibration burst stays on
+this machine; use --iters (from an earlier table's "Reproduce" line) on machines of another
+speed. Not for benchmarks/speed.py: timings belong on one quiet machine.
 
 Output: a Markdown table (mean +- standard error over the seeds, and every seed) printed and
 written with the raw JSON (per-seed numbers, iterations, times, the machine) to
@@ -314,9 +324,12 @@ def run_task(task, in_process):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_tasks(tasks, jobs, on_done):
+def run_tasks(tasks, jobs, on_done, scheduler=None):
     """Run tasks `jobs` at a time (in process when jobs == 0), calling on_done(task, result)
-    as each finishes; results in the tasks' order."""
+    as each finishes; results in the tasks' order. With `scheduler` ("local", or a Dask
+    scheduler's address) the runs go to a Dask cluster instead (run_on_dask)."""
+    if scheduler is not None:
+        return run_on_dask(tasks, jobs, on_done, scheduler)
     if jobs == 0:
         results = []
         for task in tasks:
@@ -331,6 +344,37 @@ def run_tasks(tasks, jobs, on_done):
             results[i] = future.result()
             on_done(tasks[i], results[i])
     return results
+
+
+def run_on_dask(tasks, jobs, on_done, scheduler):
+    """Each run as one task on a Dask distributed cluster: "local" starts a LocalCluster of
+    `jobs` single-threaded workers on this machine; anything else is a running scheduler's
+    address (`dask scheduler` on one machine, `dask worker ADDRESS --nthreads 1` on each).
+    A task is run_task(task, False), the same one-thread worker process as the local pool, so
+    a run gives the same numbers wherever it lands (each machine needs this checkout at the
+    same path, and the same Python packages)."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as error:
+        raise SystemExit(f"--scheduler needs Dask: pip install -e \".[sweep]\" ({error})")
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        futures = {client.submit(run_task, task, False, pure=False): i
+                   for i, task in enumerate(tasks)}
+        results = [None] * len(tasks)
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            on_done(tasks[i], results[i])
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 # ---------------------------------------------------------------- iteration counts
@@ -587,11 +631,12 @@ def result_name(data, configs, seeds, quick, full, overrides):
 
 def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None, quick=False,
         full=False, budget_s=BUDGET_S, calibrate_s=CALIBRATE_S, jobs=2, overrides=None,
-        device="cpu", out=RESULTS, name=None, figure=True, log=print):
+        device="cpu", out=RESULTS, name=None, figure=True, log=print, scheduler=None):
     """Train every (data set, configuration, seed), score it, write <name>.{md,json,png} to
     `out`; return the record. iters: {config: G updates} or None (calibrate to budget_s, or
     --quick / --full). jobs: runs at a time in one-thread worker processes (0: in this process,
-    with its own thread settings)."""
+    with its own thread settings). scheduler: "local" or a Dask scheduler's address, to run
+    the training runs on a Dask cluster (run_on_dask; the calibration stays local)."""
     data, configs, seeds = list(data), list(configs), list(seeds)
     for d in data:
         if d not in DATASETS:
@@ -651,14 +696,15 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
     tasks = [dict(task="train", data_name=d, config_name=c, seed=s, iterations=iters[c],
                   overrides=overrides, device=device, keep_samples=figure and s == seeds[0])
              for d in data for c in configs for s in seeds]
-    log(f"{len(tasks)} runs, {jobs or 1} at a time ...")
+    log(f"{len(tasks)} runs, " + (f"on the Dask scheduler {scheduler} ..." if scheduler else
+                                  f"{jobs or 1} at a time ..."))
 
     def report(task, r):
         log(f"  {r['data']:4s} {r['config']:8s} seed {r['seed']}: {r['iterations']} it in "
             f"{r['wall_s']:.0f} s ({r['cpu_s']:.0f} s CPU): {r['modes']} modes, HQ "
             f"{100 * r['hq']:.1f} %, reverse KL {r['reverse_kl']:.3f}"
             + ("" if r["finite"] else "  (non-finite losses)"))
-    runs = run_tasks(tasks, jobs, report)
+    runs = run_tasks(tasks, jobs, report, scheduler)
     samples = {(r["data"], r["config"]): (r, r.pop("samples")) for r in runs if "samples" in r}
     summary = {d: {c: summarise([r for r in runs if r["data"] == d and r["config"] == c])
                    for c in configs} for d in data}
@@ -732,6 +778,10 @@ def main(argv=None):
     p.add_argument("--full", action="store_true",
                    help=f"PacGAN's budget: {FULL_ITERS} iterations per run")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (0: in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask cluster: 'local' (a LocalCluster of --jobs workers) or "
+                        "a scheduler's address, e.g. tcp://10.0.0.5:8786 (pip install -e "
+                        "'.[sweep]')")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help=f"override a recipe setting for every configuration run, e.g. "
                         f"lr=5e-4 or pack=2 (settings: {', '.join(BASE)})")
@@ -753,7 +803,8 @@ def main(argv=None):
         run(data=[d.strip() for d in args.data.split(",")], configs=configs, seeds=seeds,
             iters=iters, quick=args.quick, full=args.full, budget_s=args.budget,
             calibrate_s=args.calibrate, jobs=args.jobs, overrides=parse_set(args.set),
-            device=args.device, out=args.out, name=args.name, figure=not args.no_figure)
+            device=args.device, out=args.out, name=args.name, figure=not args.no_figure,
+            scheduler=args.scheduler)
     except (ValueError, RuntimeError) as error:
         sys.exit(f"quality_2d.py: error: {error}")
 

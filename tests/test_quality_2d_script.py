@@ -15,11 +15,13 @@ def q2d():
     return load_script("benchmarks/quality_2d.py")
 
 
-def tiny_run(q2d, out, name, seeds=(0,), jobs=0, figure=True, configs=("gan", "best")):
+def tiny_run(q2d, out, name, seeds=(0,), jobs=0, figure=True, configs=("gan", "best"),
+             scheduler=None):
     lines = []
     record = q2d.run(data=["ring", "grid"], configs=list(configs), seeds=list(seeds),
                      iters={c: 24 for c in configs}, jobs=jobs, overrides=dict(TINY),
-                     out=str(out), name=name, figure=figure, log=lines.append)
+                     out=str(out), name=name, figure=figure, log=lines.append,
+                     scheduler=scheduler)
     return record, "\n".join(lines)
 
 
@@ -70,6 +72,19 @@ def test_a_worker_process_gives_the_numbers_of_this_process(q2d, tmp_path):
     worker, _ = tiny_run(q2d, tmp_path, "worker", configs=("best",), jobs=1, figure=False)
     assert metrics(here) == metrics(worker)
     assert all(r["threads"]["OPENBLAS_NUM_THREADS"] == "1" for r in worker["runs"])
+
+
+def test_a_local_dask_cluster_gives_the_numbers_of_this_process(q2d, tmp_path):
+    # Issue 16: the same runs through dask.distributed's LocalCluster (two one-thread workers,
+    # each task the same one-thread worker process as the local pool): bit for bit the same.
+    pytest.importorskip("dask.distributed", reason="the sweep extra: pip install -e '.[sweep]'")
+    configs = ("gan", "r1")
+    here, _ = tiny_run(q2d, tmp_path, "here", configs=configs, seeds=(0, 1), figure=False)
+    cluster, printed = tiny_run(q2d, tmp_path, "dask", configs=configs, seeds=(0, 1), jobs=2,
+                                figure=False, scheduler="local")
+    assert "on the Dask scheduler local" in printed
+    assert metrics(here) == metrics(cluster) and len(metrics(cluster)) == 8
+    assert all(r["threads"]["OPENBLAS_NUM_THREADS"] == "1" for r in cluster["runs"])
 
 
 def test_iteration_counts(q2d):
