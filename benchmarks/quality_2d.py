@@ -7,6 +7,7 @@
     python benchmarks/quality_2d.py --full        # PacGAN's own budget: 400 000 iterations
     python benchmarks/quality_2d.py --data ring --configs best --seeds 0,1 --set pack=4,lr=5e-4
     python benchmarks/quality_2d.py --scheduler local --jobs 2      # the runs on Dask (below)
+    python benchmarks/quality_2d.py --resume      # an interrupted sweep: only the runs it lacks
 
 The benchmarks (minigan/data.py, as PacGAN, Lin et al. 2018, defines them): "ring", 8
 Gaussians on the unit circle at angles 2 pi i / 8, std 0.01; "grid", 25 Gaussians at
@@ -72,6 +73,12 @@ On a Dask cluster (pip install -e ".[sweep]"). --scheduler local starts a LocalC
 as the local pool, so the numbers do not depend on where it ran. The calibration burst stays on
 this machine; use --iters (from an earlier table's "Reproduce" line) on machines of another
 speed. Not for benchmarks/speed.py: timings belong on one quiet machine.
+
+Long sweeps. Each run's result is appended to <name>.runs.jsonl as it finishes (the first line
+holds the iteration counts); --resume reads it and runs only what is missing, with those counts.
+A run that fails (an exception, a killed worker) is tried once more; if it fails again the
+table is written from the runs that finished and names the missing ones. Progress lines say
+how many runs are done and about how long the rest will take.
 
 Output: a Markdown table (mean +- standard error over the seeds, and every seed) printed and
 written with the raw JSON (per-seed numbers, iterations, times, the machine) to
@@ -324,29 +331,72 @@ def run_task(task, in_process):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_tasks(tasks, jobs, on_done, scheduler=None):
+def task_key(task):
+    """What makes two runs the same run: the journal's key."""
+    return json.dumps([task[k] for k in ("data_name", "config_name", "seed", "iterations",
+                                         "overrides", "device")], sort_keys=True)
+
+
+def read_journal(path):
+    """(header, {task key: result}) of a sweep's journal; (None, {}) when there is none. A
+    last line cut short by a kill is ignored (that run is simply run again)."""
+    if not os.path.exists(path):
+        return None, {}
+    header, finished = None, {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if header is None:
+                header = entry
+            else:
+                finished[entry["key"]] = entry["result"]
+    return header, finished
+
+
+def run_tasks(tasks, jobs, on_done, scheduler=None, on_failed=None):
     """Run tasks `jobs` at a time (in process when jobs == 0), calling on_done(task, result)
     as each finishes; results in the tasks' order. With `scheduler` ("local", or a Dask
-    scheduler's address) the runs go to a Dask cluster instead (run_on_dask)."""
+    scheduler's address) the runs go to a Dask cluster instead (run_on_dask). With on_failed,
+    a task that fails is tried once more, and if it fails again on_failed(task, error) is
+    called and its result is None; without, the error is raised."""
     if scheduler is not None:
-        return run_on_dask(tasks, jobs, on_done, scheduler)
+        return run_on_dask(tasks, jobs, on_done, scheduler, on_failed)
     if jobs == 0:
         results = []
         for task in tasks:
-            results.append(run_task(task, in_process=True))
-            on_done(task, results[-1])
+            results.append(_run_twice(task, True, on_failed))
+            if results[-1] is not None:
+                on_done(task, results[-1])
         return results
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_task, task, False): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(_run_twice, task, False, on_failed): i
+                   for i, task in enumerate(tasks)}
         results = [None] * len(tasks)
         for future in concurrent.futures.as_completed(futures):
             i = futures[future]
             results[i] = future.result()
-            on_done(tasks[i], results[i])
+            if results[i] is not None:
+                on_done(tasks[i], results[i])
     return results
 
 
-def run_on_dask(tasks, jobs, on_done, scheduler):
+def _run_twice(task, in_process, on_failed):
+    """run_task, tried once more after a failure when on_failed is given."""
+    if on_failed is None:
+        return run_task(task, in_process)
+    for attempt in (1, 2):
+        try:
+            return run_task(task, in_process)
+        except Exception as error:          # a killed worker, an exception in the run
+            if attempt == 2:
+                on_failed(task, error)
+                return None
+
+
+def run_on_dask(tasks, jobs, on_done, scheduler, on_failed=None):
     """Each run as one task on a Dask distributed cluster: "local" starts a LocalCluster of
     `jobs` single-threaded workers on this machine; anything else is a running scheduler's
     address (`dask scheduler` on one machine, `dask worker ADDRESS --nthreads 1` on each).
@@ -363,11 +413,15 @@ def run_on_dask(tasks, jobs, on_done, scheduler):
                                dashboard_address=None)
     client = Client(cluster if cluster is not None else scheduler)
     try:
-        futures = {client.submit(run_task, task, False, pure=False): i
+        retries = 0 if on_failed is None else 1     # Dask runs a failed task once more
+        futures = {client.submit(run_task, task, False, pure=False, retries=retries): i
                    for i, task in enumerate(tasks)}
         results = [None] * len(tasks)
         for future in as_completed(futures):
             i = futures[future]
+            if future.status == "error" and on_failed is not None:
+                on_failed(tasks[i], future.exception())
+                continue
             results[i] = future.result()
             on_done(tasks[i], results[i])
         return results
@@ -426,7 +480,10 @@ def mean_se(values):
 
 
 def summarise(runs):
-    """Mean and s.e. of modes, HQ, reverse KL, and the iterations and times of a group."""
+    """Mean and s.e. of modes, HQ, reverse KL, and the iterations and times of a group (None
+    for a group whose runs all failed)."""
+    if not runs:
+        return None
     summary = {}
     for key in ("modes", "hq", "reverse_kl", "wall_s", "cpu_s"):
         mean, se = mean_se([r[key] for r in runs])
@@ -472,6 +529,9 @@ def markdown(record):
         for config_name in record["configs"]:
             s = record["summary"][data_name][config_name]
             title = record["recipes"][config_name]["title"]
+            if s is None:
+                lines.append(f"| **minigan: {title}** | 0 | | | every run failed | | |")
+                continue
             lines.append(f"| **minigan: {title}** | {len(s['seeds'])} | {_iters(s['iterations'])} "
                          f"| {s['wall_s']['mean']:.0f} s | {_pm(s['modes'], digits=1)} | "
                          f"{_pm(s['hq'], 100, 1)} | {_pm(s['reverse_kl'], digits=3)} |")
@@ -483,8 +543,12 @@ def markdown(record):
             lines.append(f"| {label} | 10 | 400 000 | | {modes} | {hq} | {rkl} |")
         if record["mode"] == "budget":
             lines += [""] + [goal_line(data_name, c, record["summary"][data_name][c])
-                             for c in record["configs"] if c in GOAL_CONFIGS]
+                             for c in record["configs"] if c in GOAL_CONFIGS
+                             and record["summary"][data_name][c] is not None]
         lines.append("")
+    if record.get("missing"):
+        lines += [f"**Missing runs** (failed twice, left out of the means): "
+                  f"{', '.join(record['missing'])}.", ""]
     lines += ["### Every run", "",
               "| data | config | seed | iterations | wall s | CPU s | modes | HQ % | reverse KL "
               f"| D(x), D(G(z)) (last {LOSS_WINDOW} steps) |",
@@ -631,12 +695,15 @@ def result_name(data, configs, seeds, quick, full, overrides):
 
 def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None, quick=False,
         full=False, budget_s=BUDGET_S, calibrate_s=CALIBRATE_S, jobs=2, overrides=None,
-        device="cpu", out=RESULTS, name=None, figure=True, log=print, scheduler=None):
+        device="cpu", out=RESULTS, name=None, figure=True, log=print, scheduler=None,
+        resume=False):
     """Train every (data set, configuration, seed), score it, write <name>.{md,json,png} to
     `out`; return the record. iters: {config: G updates} or None (calibrate to budget_s, or
     --quick / --full). jobs: runs at a time in one-thread worker processes (0: in this process,
     with its own thread settings). scheduler: "local" or a Dask scheduler's address, to run
-    the training runs on a Dask cluster (run_on_dask; the calibration stays local)."""
+    the training runs on a Dask cluster (run_on_dask; the calibration stays local).
+    Every finished run is appended to <name>.runs.jsonl as it arrives; resume=True reads that
+    file and runs only what it lacks, with the iteration counts it recorded."""
     data, configs, seeds = list(data), list(configs), list(seeds)
     for d in data:
         if d not in DATASETS:
@@ -647,7 +714,14 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
     machine = machine_info()
     t_start = time.perf_counter()
     calibration = None
-    if iters is not None:
+    os.makedirs(out, exist_ok=True)
+    journal = os.path.join(out, name + ".runs.jsonl")
+    header, finished = read_journal(journal) if resume else (None, {})
+    if header is not None and iters is None:         # the interrupted sweep's counts
+        iters, mode = header["iterations"], header["mode"]
+        budget_note, calibration = header["budget_note"], header["calibration"]
+        log(f"resuming {journal}: {len(finished)} runs done")
+    elif iters is not None:
         mode, budget_note = "fixed", "iterations set by hand (--iters)."
     elif quick:
         iters, mode = {c: QUICK_ITERS for c in configs}, "quick"
@@ -696,18 +770,41 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
     tasks = [dict(task="train", data_name=d, config_name=c, seed=s, iterations=iters[c],
                   overrides=overrides, device=device, keep_samples=figure and s == seeds[0])
              for d in data for c in configs for s in seeds]
-    log(f"{len(tasks)} runs, " + (f"on the Dask scheduler {scheduler} ..." if scheduler else
-                                  f"{jobs or 1} at a time ..."))
+    if header is None:
+        write_text(journal, json.dumps({"iterations": iters, "mode": mode,
+                                        "budget_note": budget_note,
+                                        "calibration": calibration}) + "\n")
+    pending = [t for t in tasks if task_key(t) not in finished]
+    log(f"{len(pending)} runs" + (f" ({len(tasks) - len(pending)} done before)" if finished
+                                  else "") + ", " +
+        (f"on the Dask scheduler {scheduler} ..." if scheduler else f"{jobs or 1} at a time ..."))
+    progress = {"done": 0, "t0": time.perf_counter()}
 
     def report(task, r):
-        log(f"  {r['data']:4s} {r['config']:8s} seed {r['seed']}: {r['iterations']} it in "
+        with open(journal, "a", encoding="utf-8") as f:     # kept as it arrives (--resume)
+            f.write(json.dumps({"key": task_key(task), "result": r}) + "\n")
+        progress["done"] += 1
+        elapsed = time.perf_counter() - progress["t0"]
+        left = elapsed / progress["done"] * (len(pending) - progress["done"])
+        log(f"  [{progress['done']}/{len(pending)}, {left / 60:.0f} min left] "
+            f"{r['data']:4s} {r['config']:8s} seed {r['seed']}: {r['iterations']} it in "
             f"{r['wall_s']:.0f} s ({r['cpu_s']:.0f} s CPU): {r['modes']} modes, HQ "
             f"{100 * r['hq']:.1f} %, reverse KL {r['reverse_kl']:.3f}"
             + ("" if r["finite"] else "  (non-finite losses)"))
-    runs = run_tasks(tasks, jobs, report, scheduler)
+
+    def failed(task, error):
+        log(f"  FAILED twice: {task['data_name']} {task['config_name']} seed {task['seed']}: "
+            f"{str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}")
+    fresh = dict(zip(map(task_key, pending), run_tasks(pending, jobs, report, scheduler, failed)))
+    runs = [finished.get(task_key(t)) or fresh.get(task_key(t)) for t in tasks]
+    missing = [f"{t['data_name']} {t['config_name']} seed {t['seed']}"
+               for t, r in zip(tasks, runs) if r is None]
+    runs = [r for r in runs if r is not None]
     samples = {(r["data"], r["config"]): (r, r.pop("samples")) for r in runs if "samples" in r}
     summary = {d: {c: summarise([r for r in runs if r["data"] == d and r["config"] == c])
                    for c in configs} for d in data}
+    if missing:
+        log(f"missing ({len(missing)} runs failed twice): {', '.join(missing)}")
     machine["loadavg_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     record = {"name": name, "mode": mode, "data": data, "configs": configs, "seeds": seeds,
               "iterations": iters, "budget_s": budget_s if mode == "budget" else None,
@@ -715,6 +812,7 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
               "device": device, "overrides": overrides, "recipes": recipes,
               "summary": summary, "runs": runs, "published_pacgan": PACGAN_ROWS,
               "pytorch_cpu": TORCH_ROWS, "machine": machine, "reproduce": reproduce,
+              "missing": missing,
               "total_wall_s": time.perf_counter() - t_start}
     text = markdown(record)
     base = os.path.join(out, name)
@@ -778,6 +876,9 @@ def main(argv=None):
     p.add_argument("--full", action="store_true",
                    help=f"PacGAN's budget: {FULL_ITERS} iterations per run")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (0: in this process)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted sweep from its <name>.runs.jsonl: only the "
+                        "runs it lacks, with its iteration counts")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on a Dask cluster: 'local' (a LocalCluster of --jobs workers) or "
                         "a scheduler's address, e.g. tcp://10.0.0.5:8786 (pip install -e "
@@ -804,7 +905,7 @@ def main(argv=None):
             iters=iters, quick=args.quick, full=args.full, budget_s=args.budget,
             calibrate_s=args.calibrate, jobs=args.jobs, overrides=parse_set(args.set),
             device=args.device, out=args.out, name=args.name, figure=not args.no_figure,
-            scheduler=args.scheduler)
+            scheduler=args.scheduler, resume=args.resume)
     except (ValueError, RuntimeError) as error:
         sys.exit(f"quality_2d.py: error: {error}")
 

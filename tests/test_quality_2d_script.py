@@ -152,3 +152,41 @@ def test_g_average_scores_the_averaged_generator(q2d):
     assert averaged["last_200_steps"] == plain["last_200_steps"]
     with pytest.raises(ValueError, match="g_average must be None or an EMA decay"):
         q2d.recipe("gan", {"g_average": 1.0})
+
+
+def test_an_interrupted_sweep_resumes_with_only_the_runs_it_lacks(q2d, tmp_path):
+    whole, _ = tiny_run(q2d, tmp_path, "whole", seeds=(0, 1), figure=False)
+    journal = tmp_path / "whole.runs.jsonl"
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 1 + 8                                 # the header, then each run
+    journal.write_text("\n".join(lines[:4]) + "\n" + lines[4][:50])   # killed mid-write
+    lines_log = []
+    resumed = q2d.run(data=["ring", "grid"], configs=["gan", "best"], seeds=[0, 1], jobs=0,
+                      overrides=dict(TINY), out=str(tmp_path), name="whole", figure=False,
+                      log=lines_log.append, resume=True)
+    printed = "\n".join(lines_log)
+    assert "resuming" in printed and "5 runs (3 done before)" in printed
+    assert metrics(resumed) == metrics(whole)                  # the counts came from the journal
+    assert resumed["iterations"] == whole["iterations"] and resumed["missing"] == []
+
+
+def test_a_failing_run_is_retried_once_then_reported_missing(q2d, tmp_path, monkeypatch):
+    calls = []
+    real_run_task = q2d.run_task
+
+    def flaky(task, in_process):
+        calls.append((task["data_name"], task["config_name"], task["seed"]))
+        if task["config_name"] == "best" and task["data_name"] == "grid":
+            raise RuntimeError("worker killed")                # always: missing
+        if task["config_name"] == "gan" and calls.count(calls[-1]) == 1:
+            raise RuntimeError("worker killed once")           # once: retried
+        return real_run_task(task, in_process)
+
+    monkeypatch.setattr(q2d, "run_task", flaky)
+    record, printed = tiny_run(q2d, tmp_path, "flaky", figure=False)
+    assert calls.count(("ring", "gan", 0)) == 2 and calls.count(("grid", "best", 0)) == 2
+    assert record["missing"] == ["grid best seed 0"] and len(record["runs"]) == 3
+    assert "FAILED twice: grid best seed 0: worker killed" in printed
+    table = (tmp_path / "flaky.md").read_text()
+    assert "**Missing runs** (failed twice, left out of the means): grid best seed 0." in table
+    assert "every run failed" in table
