@@ -51,23 +51,21 @@ def non_negative_int(text):
 
 def positive_float(text):
     """A finite number > 0: a learning rate."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+    return _finite_float(text, "> 0", lambda v: v > 0)
 
 
 def non_negative_float(text):
     """A finite number >= 0: a penalty's weight."""
+    return _finite_float(text, ">= 0", lambda v: v >= 0)
+
+
+def _finite_float(text, bound, within):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}") from None
+    if not (math.isfinite(value) and within(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text!r}")
     return value
 
 

@@ -393,11 +393,7 @@ def _print_d_update(say, u, trainer, max_lines):
         f"D's -> None; G's left alone)")
     say("loss: " + _losses_text(u))
     say(HEADER)
-    if u["penalty_rows"]:
-        say(f"  -- the {trainer.penalty} penalty's first backward, recorded: minigan.grad(D(x)."
-            f"sum(), x, create_graph=True), run before this update; its gradients are Tensors "
-            f"(|grad| of their values)")
-        _table(say, u["penalty_rows"], max_lines)
+    _print_penalty_first_backward(say, u, trainer, max_lines)
     titles = {"loss": "the loss, a sum of its terms: one Add per +",
               "real": "phase 1: D on the real batch",
               "generated": "phase 2: D on the generated batch",
@@ -425,6 +421,15 @@ def _print_d_update(say, u, trainer, max_lines):
         f" |D.grad| {_num(e['D'])}")
     say(f"G's weights bit-for-bit unchanged by this D update: {u['g_unchanged']}; D's moved: "
         f"max |change| {u['d_max_change']:.3g}")
+
+
+def _print_penalty_first_backward(say, u, trainer, max_lines):
+    """The rows of a penalty's recorded first backward (dD/dx), if this update carries one."""
+    if u["penalty_rows"]:
+        say(f"  -- the {trainer.penalty} penalty's first backward, recorded: minigan.grad(D(x)."
+            f"sum(), x, create_graph=True), run before this update; its gradients are Tensors "
+            f"(|grad| of their values)")
+        _table(say, u["penalty_rows"], max_lines)
 
 
 def _print_d_summary(say, u, trainer):
