@@ -392,7 +392,8 @@ def _count_uses(roots, wanted=None):
 def _input_gradients(f, gy, out=None, useful=None):
     """(input, dL/dinput) for each input of f that needs a gradient, from f.backward(gy),
     checked: a wrong count or shape is a bug in f, and says so. With `useful` (grad()), only
-    inputs in it count: the rule is told the others need none, and skips their work."""
+    inputs in it count: the rule is told the others need none, and skips their work. (`out` is
+    unused here; it keeps the signature of _recorded_input_gradients, which needs it.)"""
     if useful is None:
         gxs, needs_now = f.backward(gy), f.needs_grad
     else:

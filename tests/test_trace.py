@@ -74,6 +74,17 @@ def test_cli_ring_minimax_as_a_module(tmp_path):
     assert text.startswith("digraph") and BOUNDARY in text and "(frozen)" in text
 
 
+def traced_and_plain_step(trainers, data):
+    """Trace one step of trainers[0], take the plain train_step of its twin trainers[1], check
+    both networks end bit for bit equal; return the trace."""
+    result = trace_step(trainers[0], data, 8, out=None)
+    trainers[1].train_step(data, 8)
+    for net in ("G", "D"):
+        a, b = getattr(trainers[0], net).state_dict(), getattr(trainers[1], net).state_dict()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    return result
+
+
 def test_trace_is_the_trainers_step():
     """The traced step leaves both networks exactly where GANTrainer.train_step does."""
     for kwargs in ({"k": 1}, {"k": 2, "d_update": "split", "generator_loss": "minimax"}):
@@ -84,11 +95,7 @@ def test_trace_is_the_trainers_step():
             trainer.d_update = kwargs.get("d_update", "joint")
             trainer.generator_loss = kwargs.get("generator_loss", "non-saturating")
             trainers.append(trainer)
-        result = trace_step(trainers[0], data, 8, out=None)
-        trainers[1].train_step(data, 8)
-        for net in ("G", "D"):
-            a, b = getattr(trainers[0], net).state_dict(), getattr(trainers[1], net).state_dict()
-            assert all(np.array_equal(a[k], b[k]) for k in a)
+        result = traced_and_plain_step(trainers, data)
         assert trainers[0].steps_done == trainers[1].steps_done == 1
         assert len(result["d_updates"]) == kwargs["k"] * (2 if "d_update" in kwargs else 1)
 
@@ -149,11 +156,7 @@ def test_a_penalty_shows_its_recorded_first_backward_and_the_second(d_update):
         trainer, data = default_trainer(data="ring", seed=1, penalty="r1", gamma=0.1)
         trainer.d_update = d_update
         trainers.append(trainer)
-    result = trace_step(trainers[0], data, 8, out=None)
-    trainers[1].train_step(data, 8)
-    for net in ("G", "D"):
-        a, b = getattr(trainers[0], net).state_dict(), getattr(trainers[1], net).state_dict()
-        assert all(np.array_equal(a[k], b[k]) for k in a)
+    result = traced_and_plain_step(trainers, data)
     carrying = result["d_updates"][-1]           # joint: the only one; split: the second
     assert "penalty" in carrying["passes"] and carrying["penalty_rows"]
     assert carrying["passes"]["penalty"]["loss"] > 0
