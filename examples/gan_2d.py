@@ -13,6 +13,8 @@ Writes to --out (default runs/gan_2d_<data>):
                     with --keep-every N also generator_eNNN.npz every N epochs)
     history.csv     every step's losses and D outputs
     run.json        the settings, the networks' sizes and the final quality figures
+and with --html FILE a replay of the run in the lab's page (python -m minigan.lab): D's verdict,
+the samples, G's push on each and its warped latent grid at 30 moments, with a slider.
 """
 import os
 import sys
@@ -69,6 +71,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=cli.non_negative_int, default=0)
     p.add_argument("--keep-every", type=cli.positive_int, default=None, metavar="EPOCHS",
                    help="also keep the generator of every EPOCHS-th epoch (generator_eNNN.npz)")
+    p.add_argument("--html", default=None, metavar="FILE",
+                   help="also write a replay of the run, one self-contained HTML page "
+                        "(minigan.lab's page: 30 frames and the curves)")
     p.add_argument("--out", default=None, help="output folder (default: runs/gan_2d_<data>)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (its files are removed first)")
@@ -110,6 +115,43 @@ def options_text(args):
     return "".join(parts)
 
 
+class Replay:
+    """--html: frames of the lab's plane at 30 moments of the run (minigan/lab/export.py)."""
+
+    FRAMES = 30
+
+    def __init__(self, args, data, sampler, D):
+        from minigan.lab import export, session, views
+        self.export, self.args, self.data, self.sampler, self.D = export, args, data, sampler, D
+        self.bounds = session.square_bounds(minigan.backend.to_numpy(data.points))
+        rng = minigan.Random(args.seed + 1, args.device)
+        self.z = sampler.sample_latent(session.FAKE_POINTS, rng)
+        self.z_grid = views.latent_grid(minigan.backend.xp_of_device(args.device))
+        self.epochs = {max(1, round(args.epochs * i / self.FRAMES))
+                       for i in range(1, self.FRAMES + 1)}
+        self.frames = [self.frame("before training", 0)]
+
+    def frame(self, label, steps):
+        return self.export.frame_from_networks(self.sampler, self.D, self.args.loss,
+                                               self.bounds, self.z, self.z_grid, label,
+                                               steps * (self.args.k + 1))
+
+    def on_epoch(self, trainer, epoch):
+        if epoch in self.epochs:
+            self.frames.append(self.frame(f"epoch {epoch} (step {trainer.steps_done})",
+                                          trainer.steps_done))
+
+    def write(self, history, path):
+        settings = {"data": self.args.data, "loss": self.args.loss, "k": self.args.k,
+                    "lr_d": self.args.lr, "lr_g": self.args.lr,
+                    "batch_size": self.args.batch_size, "penalty": self.args.penalty,
+                    "gamma": self.args.gamma}
+        recording = self.export.training_recording(self.frames, history, self.args.k,
+                                                   self.data, self.bounds, settings)
+        self.export.write_html(recording, path)
+        print(f"wrote {path}: a replay of the run ({len(self.frames)} frames)")
+
+
 def main(argv=None):
     args = parse_args(argv)
     out = args.out
@@ -136,10 +178,14 @@ def main(argv=None):
     snapshot_epochs = sorted({max(1, round(args.epochs * f)) for f in (0.02, 0.1, 0.3, 1.0)})
     snapshots = [("before training", sampler.sample_with(fixed_z))]
 
+    replay = Replay(args, data, sampler, D) if args.html else None
+
     def on_epoch(trainer, epoch):
         if epoch in snapshot_epochs:
             snapshots.append((f"epoch {epoch} (step {trainer.steps_done})",
                               sampler.sample_with(fixed_z)))
+        if replay is not None:
+            replay.on_epoch(trainer, epoch)
 
     t0 = time.perf_counter()
     try:
@@ -165,6 +211,8 @@ def main(argv=None):
     print(f"done in {seconds:.1f} s ({timing.ms_per_step:.2f} ms/step; "
           f"{timing.other_seconds:.1f} s of it saving). Quality on 2500 samples:")
     print("  " + line)
+    if replay is not None:
+        replay.write(history, args.html)
     return record
 
 

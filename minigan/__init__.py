@@ -17,6 +17,7 @@ Read it bottom-up, one idea per file:
                     weight average
     data.py, images.py, metrics.py, plots.py, io.py, progress.py, sample.py, trace.py
                     data sets, quality figures, files, and the tools around training
+    lab/            the browser lab: watch a 2-D GAN train, one update at a time
 
 The README's "Reading the source" says more of each.
 """

@@ -53,11 +53,13 @@ def grad_norm(params):
     return None if not grads else math.sqrt(sum(_norm(g) ** 2 for g in grads))
 
 
-def _same_state(before, after):
+def same_state(before, after):
+    """True when two state_dict()s hold the same values."""
     return all(np.array_equal(before[k], after[k]) for k in before)
 
 
-def _max_change(before, after):
+def max_change(before, after):
+    """The largest change of any value between two state_dict()s."""
     return max(float(np.abs(after[k].astype(np.float64) - before[k]).max()) for k in before)
 
 
@@ -205,8 +207,8 @@ def _d_update(trainer, update, passes, fake):
         "grad_norm_end": {k: after[k] for k in "GD"},
         "g_tensors_reached": sum(id(t) in g_ids for t in rec.tensors),
         "g_grads_untouched": all(a is b for a, b in zip(before["G_grads"], after["G_grads"])),
-        "g_unchanged": _same_state(before["G_state"], after["G_state"]),
-        "d_max_change": _max_change(before["D_state"], after["D_state"]),
+        "g_unchanged": same_state(before["G_state"], after["G_state"]),
+        "d_max_change": max_change(before["D_state"], after["D_state"]),
         "cut": None if cut is None else {
             "fake_creator": None if fake.creator is None else type(fake.creator).__name__,
             "fake_requires_grad": fake.requires_grad, "fake_shape": tuple(fake.shape),
@@ -261,10 +263,10 @@ def _g_step(trainer, g_step, update):
         "d_input_grad_norm": rec.rows[at]["grad_norm"],
         "d_tensors_reached": sum(id(t) in d_ids for t in rec.tensors),
         "d_grads_untouched": all(a is b for a, b in zip(before["D_grads"], after["D_grads"])),
-        "d_unchanged": _same_state(before["D_state"], after["D_state"]),
+        "d_unchanged": same_state(before["D_state"], after["D_state"]),
         "d_arrays_compared": len(before["D_state"]),
         "d_buffers": [n for n, _ in trainer.D.named_buffers()],
-        "g_max_change": _max_change(before["G_state"], after["G_state"]),
+        "g_max_change": max_change(before["G_state"], after["G_state"]),
         "logits": _host(logits.data).ravel().tolist(),
         "d_of_g_z": _host(stable_sigmoid(logits.data)).ravel().tolist(),
         "grad_minimax": mm.tolist(), "grad_non_saturating": ns.tolist(),

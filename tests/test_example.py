@@ -42,3 +42,21 @@ def test_bad_settings_exit_with_a_clear_message(tmp_path):
     assert result.returncode == 2
     assert "gan_2d.py: error: argument --k: expected an integer >= 1, got '0'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_html_replays_the_run_with_the_lab_page(tmp_path, capsys):
+    """--html: the lab's page with 31 frames (before training, then 30 moments of the run) and
+    the run's history as the lab's D and G rows; its last frame is the trained G's samples."""
+    out, page = tmp_path / "run", tmp_path / "replay" / "ring.html"
+    load_example().main(["--data", "ring", "--n", "256", "--epochs", "40", "--batch-size", "32",
+                         "--k", "2", "--out", str(out), "--html", str(page)])
+    text = page.read_text()
+    start = text.index("window.LAB_REPLAY = ") + len("window.LAB_REPLAY = ")
+    replay = json.loads(text[start:text.index(";</script>", start)])
+    frames = replay["frames"]
+    assert len(frames) == 31 and frames[0]["label"] == "before training"
+    assert frames[-1]["label"] == "epoch 40 (step 320)" and frames[-1]["updates"] == 320 * 3
+    assert [r["update"] for r in replay["history"][:4]] == [2, 3, 5, 6]     # k = 2: D, D, G
+    assert replay["modes"] == 8 and replay["settings"]["k"] == 2
+    assert len(frames[-1]["layers"]["fake"]) == 512
+    assert f"wrote {page}: a replay of the run (31 frames)" in capsys.readouterr().out

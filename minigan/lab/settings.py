@@ -1,0 +1,124 @@
+"""The lab's settings, and the checks every value from the browser passes before it is used.
+
+A request that fails a check changes nothing: the server answers 400 with the message, which
+the page shows. The limits keep a click from starting something that would take the server
+down (a learning rate of 1e9, a million drawn points); they are wide enough for any experiment
+the 2-D GANs make sense for.
+"""
+import dataclasses
+import math
+
+from ..data import DATASETS
+from ..gan.losses import GENERATOR_LOSSES
+from ..gan.penalties import PENALTIES
+
+DATA_CHOICES = DATASETS + ("drawn",)
+PENALTY_CHOICES = ("none",) + PENALTIES
+MAX_K = 20
+MAX_LR = 1.0
+MAX_BATCH = 1024
+MAX_GAMMA = 1000.0
+MAX_DRAWN = 10_000           # drawn points
+MAX_COORDINATE = 100.0       # |x|, |y| of a drawn point
+
+
+class LabInputError(ValueError):
+    """A value from the browser that the lab refuses (the server's 400)."""
+
+
+@dataclasses.dataclass
+class Settings:
+    """What the controls set. data "drawn" trains on `points`, the points clicked on the plane."""
+    data: str = "ring"
+    loss: str = "non-saturating"
+    k: int = 1
+    lr_d: float = 1e-3
+    lr_g: float = 1e-3
+    batch_size: int = 64
+    penalty: str = "none"
+    gamma: float = 0.1
+    points: list = None
+
+    def public(self):
+        """The settings as the page shows them (the drawn points are sent with the data)."""
+        values = dataclasses.asdict(self)
+        values.pop("points")
+        return values
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise LabInputError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _integer(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or not low <= value <= high:
+        raise LabInputError(f"{name}: expected a whole number from {low} to {high}, "
+                            f"got {value!r}")
+    return int(value)
+
+
+def _number(name, value, low, high, low_included=False):
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
+          and math.isfinite(value) and (low <= value if low_included else low < value)
+          and value <= high)
+    if not ok:
+        bracket = "[" if low_included else "("
+        raise LabInputError(f"{name}: expected a number in {bracket}{low:g}, {high:g}], "
+                            f"got {value!r}")
+    return float(value)
+
+
+def _points(value):
+    """Drawn points: a list of 1 to MAX_DRAWN pairs of finite numbers within the plane."""
+    if not isinstance(value, list) or not value:
+        raise LabInputError("points: expected a list of [x, y] pairs (click on the plane to "
+                            "draw some), got " + ("an empty list" if value == [] else
+                                                  type(value).__name__))
+    if len(value) > MAX_DRAWN:
+        raise LabInputError(f"points: at most {MAX_DRAWN} drawn points, got {len(value)}")
+    for i, p in enumerate(value):
+        if not (isinstance(p, list) and len(p) == 2 and all(
+                not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+                and abs(v) <= MAX_COORDINATE for v in p)):
+            raise LabInputError(f"points[{i}]: expected [x, y] with |x|, |y| <= "
+                                f"{MAX_COORDINATE:g}, got {p!r}")
+    return [[float(x), float(y)] for x, y in value]
+
+
+CHECKS = {
+    "data": lambda v: _choice("data", v, DATA_CHOICES),
+    "loss": lambda v: _choice("loss", v, GENERATOR_LOSSES),
+    "k": lambda v: _integer("k (D updates per step)", v, 1, MAX_K),
+    "lr_d": lambda v: _number("lr_d (D's learning rate)", v, 0.0, MAX_LR),
+    "lr_g": lambda v: _number("lr_g (G's learning rate)", v, 0.0, MAX_LR),
+    "batch_size": lambda v: _integer("batch_size", v, 1, MAX_BATCH),
+    "penalty": lambda v: _choice("penalty", v, PENALTY_CHOICES),
+    "gamma": lambda v: _number("gamma (the penalty's weight)", v, 0.0, MAX_GAMMA,
+                               low_included=True),
+    "points": _points,
+}
+
+
+def updated(settings, changes, data_size):
+    """A copy of `settings` with `changes` (a dict from the browser) applied, every value
+    checked; `data_size(settings)` gives the size of the data set the new settings train on."""
+    if not isinstance(changes, dict):
+        raise LabInputError(f"settings: expected a JSON object, got {type(changes).__name__}")
+    unknown = sorted(set(changes) - set(CHECKS))
+    if unknown:
+        raise LabInputError(f"unknown setting {unknown[0]!r}: expected some of "
+                            f"{', '.join(CHECKS)}")
+    values = {name: CHECKS[name](value) for name, value in changes.items()}
+    new = dataclasses.replace(settings, **values)
+    if new.data == "drawn" and new.points is None:
+        raise LabInputError("data 'drawn' needs points: click on the plane to draw some")
+    if new.data != "drawn":
+        new.points = None
+    n = data_size(new)
+    if new.batch_size > n:
+        raise LabInputError(f"batch_size {new.batch_size} is larger than the data set "
+                            f"({n} points)")
+    return new
