@@ -431,3 +431,9 @@ def test_record_stops_at_a_pause_with_a_frame_saying_why():
     assert labels[0] == "before training" and len(labels) == 2
     assert labels[1].startswith("paused after 0 updates: the networks give non-finite values")
     json.dumps(recording, allow_nan=False)
+
+
+def test_the_last_step_panel_holds_the_last_repeat_only():
+    session = LabSession(Settings(k=2), seed=0)
+    session.act("step", repeat=3)
+    assert [f["title"] for f in session.last] == ["D update 5", "D update 6", "G update 3"]

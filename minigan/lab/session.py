@@ -127,8 +127,8 @@ class LabSession:
                                 f"got {repeat!r}")
         if self.paused:
             raise LabInputError(f"the run is paused: {self.paused}")
-        self.last = []
         for _ in range(repeat):
+            self.last = []                  # the facts of the last repeat only
             phases = ["d"] * self.settings.k + ["g"] if action == "step" else [action]
             for phase in phases:
                 if not self.update(phase):
