@@ -437,3 +437,22 @@ def test_the_last_step_panel_holds_the_last_repeat_only():
     session = LabSession(Settings(k=2), seed=0)
     session.act("step", repeat=3)
     assert [f["title"] for f in session.last] == ["D update 5", "D update 6", "G update 3"]
+
+
+def test_a_page_that_leaves_before_its_answer_is_no_error(server, capsys):
+    import socket
+    import time
+    body = json.dumps({"action": "step", "repeat": 20}).encode()
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port)) as s:
+        s.sendall(b"POST /api/act HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        # Close at once, with RST: the server finds the socket gone when it answers.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    for _ in range(200):
+        if server.session.updates == 40:
+            break
+        time.sleep(0.05)
+    status, state = request(server, "/api/state")
+    assert status == 200 and state["updates"] == 40
+    assert "Traceback" not in capsys.readouterr().err

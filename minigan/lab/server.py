@@ -100,12 +100,17 @@ class LabRequestHandler(BaseHTTPRequestHandler):
         self.reply(status, json.dumps(value, allow_nan=False).encode(), "application/json")
 
     def reply(self, status, body, content_type):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The page went away before its answer (a closed tab, a reload while playing):
+            # the update is done and kept; there is no one left to tell.
+            self.close_connection = True
 
     def log_message(self, format, *args):
         """Quiet: a playing page makes dozens of requests a second."""
