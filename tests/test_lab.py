@@ -456,3 +456,11 @@ def test_a_page_that_leaves_before_its_answer_is_no_error(server, capsys):
     status, state = request(server, "/api/state")
     assert status == 200 and state["updates"] == 40
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_session_can_start_on_drawn_points():
+    session = LabSession(Settings(data="drawn", points=[[0.0, 0.0], [2.0, 1.0]]), seed=0, n=64)
+    xmin, xmax, ymin, ymax = session.bounds
+    assert xmin < 0 < 2 < xmax and ymin < 0 < 1 < ymax
+    session.act("step")
+    assert session.updates == 2 and session.state()["modes"] is None

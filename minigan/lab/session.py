@@ -13,7 +13,7 @@ import math
 import warnings
 
 from .. import backend
-from ..data import make_2d
+from ..data import Toy2D, make_2d
 from ..functions import sigmoid
 from ..gan import Discriminator, GANTrainer, Generator
 from ..metrics import mode_metrics
@@ -66,6 +66,8 @@ class LabSession:
     def use_data(self, settings):
         if settings.data == "drawn":
             self.data = self.drawn_data(settings.points)
+            if not hasattr(self, "bounds"):         # drawn from the start: frame the points
+                self.bounds = square_bounds(backend.to_numpy(self.data.points))
         else:
             self.data = make_2d(settings.data, self.n, seed=self.seed, device=self.device)
             self.bounds = square_bounds(backend.to_numpy(self.data.points))
@@ -77,9 +79,9 @@ class LabSession:
         xp = backend.xp_of_device(self.device)
         drawn = xp.asarray(points, dtype="float32")
         copies = max(1, math.ceil(self.n / len(points)))
-        rng = Random(self.seed + 3, self.device)
+        rng = Random(self.seed + 3, self.device)       # its own stream: the noise
         repeated = xp.concatenate([drawn] * copies, axis=0)
-        return make_drawn(repeated + rng.normal(repeated.shape, std=DRAWN_NOISE))
+        return Toy2D("drawn", repeated + rng.normal(repeated.shape, std=DRAWN_NOISE))
 
     def data_size(self, settings):
         if settings.data == "drawn":
@@ -169,12 +171,15 @@ class LabSession:
 
     # --- keeping and undoing ---------------------------------------------------------------------
     def keep(self):
+        """Everything an update changes (host copies): to say what moved, and to undo it."""
         return {"G": self.G.state_dict(), "D": self.D.state_dict(),
                 "g_opt": self.g_optimizer.state_dict(), "d_opt": self.d_optimizer.state_dict(),
                 "rng": self.trainer.rng.get_state(), "steps_done": self.trainer.steps_done,
                 "d_updates": self.trainer.d_updates}
 
     def restore(self, kept):
+        """Undo an update: back to what keep() saw (on the GPU the random stream goes on:
+        CuPy's generators do not export their state)."""
         self.G.load_state_dict(kept["G"])
         self.D.load_state_dict(kept["D"])
         self.g_optimizer.load_state_dict(kept["g_opt"])
@@ -255,13 +260,6 @@ def layers_for_json(arrays):
             "latent": rounded_list(arrays["latent"], 3),
             "field": {"points": rounded_list(arrays["field_points"], 3),
                       **_unit_scaled(arrays["field"])}}
-
-
-class make_drawn:
-    """A drawn data set: its points and no mode centres (Toy2D's fields)."""
-
-    def __init__(self, points):
-        self.name, self.points, self.centres, self.std = "drawn", points, None, None
 
 
 def square_bounds(points, margin=1.3, smallest=0.5):
