@@ -94,8 +94,10 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -308,6 +310,7 @@ def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10)
 
 def worker_main():
     """`quality_2d.py --worker`: one task as JSON on stdin, its result as JSON on stdout."""
+    _die_with_parent()
     task = json.loads(sys.stdin.read())
     kind = task.pop("task")
     result = train_run(**task) if kind == "train" else measure_speed(**task)
@@ -315,20 +318,76 @@ def worker_main():
     sys.stdout.write(json.dumps(result) + "\n")
 
 
+def _die_with_parent():
+    """Linux: ask the kernel to send this worker SIGTERM when the process that started it dies,
+    however it dies (even SIGKILL, which no handler sees): a killed sweep leaves no run
+    computing for no one. Elsewhere nothing happens; stop_workers() still covers Ctrl-C and
+    SIGTERM."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:                   # the parent died before the request: go now
+        sys.exit(1)
+
+
+# The worker processes running now, so that a stopped sweep can stop them (stop_workers).
+_workers, _workers_lock, _stopping = set(), threading.Lock(), threading.Event()
+
+
 def run_task(task, in_process):
-    """Run one task: in this process (jobs = 0), or in a fresh one-thread worker process."""
+    """Run one task: in this process (jobs = 0), or in a fresh one-thread worker process. Dask
+    sends this function to its workers by value, so it holds no lock (see _run_tracked)."""
     if in_process:
         args = dict(task)
         kind = args.pop("task")
         return train_run(**args) if kind == "train" else measure_speed(**args)
+    command, env = worker_command()
+    done = subprocess.run(command, input=json.dumps(task), capture_output=True, text=True,
+                          env=env)
+    return worker_result(task, done.returncode, done.stdout, done.stderr)
+
+
+def worker_command():
+    """The command line and environment of a one-thread worker process (worker_main)."""
     env = dict(os.environ, **{k: "1" for k in THREAD_VARS})
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker"],
-                          input=json.dumps(task), capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker for {task} failed (exit {done.returncode}):\n"
-                           f"{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return [sys.executable, os.path.abspath(__file__), "--worker"], env
+
+
+def worker_result(task, returncode, stdout, stderr):
+    if returncode != 0:
+        raise RuntimeError(f"worker for {task} failed (exit {returncode}):\n{stderr[-3000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _run_tracked(task, in_process):
+    """run_task for the local pool, each worker process registered while it runs, so that a
+    stopped sweep can stop it (stop_workers)."""
+    command, env = worker_command()
+    with _workers_lock:
+        if _stopping.is_set():
+            raise RuntimeError("the sweep is stopping")
+        worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env)
+        _workers.add(worker)
+    try:
+        stdout, stderr = worker.communicate(json.dumps(task))
+    finally:
+        with _workers_lock:
+            _workers.discard(worker)
+    return worker_result(task, worker.returncode, stdout, stderr)
+
+
+def stop_workers():
+    """Kill the worker processes of this sweep that are still running (Ctrl-C, SIGTERM)."""
+    with _workers_lock:
+        _stopping.set()                     # and start no new one
+        for worker in _workers:
+            worker.kill()
 
 
 def task_key(task):
@@ -372,26 +431,32 @@ def run_tasks(tasks, jobs, on_done, scheduler=None, on_failed=None):
                 on_done(task, results[-1])
         return results
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_run_twice, task, False, on_failed): i
+        futures = {pool.submit(_run_twice, task, False, on_failed, _run_tracked): i
                    for i, task in enumerate(tasks)}
         results = [None] * len(tasks)
-        for future in concurrent.futures.as_completed(futures):
-            i = futures[future]
-            results[i] = future.result()
-            if results[i] is not None:
-                on_done(tasks[i], results[i])
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                if results[i] is not None:
+                    on_done(tasks[i], results[i])
+        except BaseException:               # Ctrl-C, SIGTERM: leaving the pool waits for its
+            stop_workers()                  # threads, so end their runs first
+            raise
     return results
 
 
-def _run_twice(task, in_process, on_failed):
-    """run_task, tried once more after a failure when on_failed is given."""
+def _run_twice(task, in_process, on_failed, run=None):
+    """run(task, in_process) (default run_task), tried once more after a failure when
+    on_failed is given."""
+    run = run or run_task
     if on_failed is None:
-        return run_task(task, in_process)
+        return run(task, in_process)
     for attempt in (1, 2):
         try:
-            return run_task(task, in_process)
+            return run(task, in_process)
         except Exception as error:          # a killed worker, an exception in the run
-            if attempt == 2:
+            if attempt == 2 or _stopping.is_set():
                 on_failed(task, error)
                 return None
 
@@ -901,6 +966,9 @@ def main(argv=None):
         if args.quick and args.seeds == "0,1,2,3,4":
             seeds = [0]
         iters = parse_iters(args.iters, configs)
+        # SIGTERM (a batch system's "stop", `kill`) ends the sweep as Ctrl-C does: the
+        # runs kept in the journal stay, the worker processes are stopped, --resume goes on.
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
         run(data=[d.strip() for d in args.data.split(",")], configs=configs, seeds=seeds,
             iters=iters, quick=args.quick, full=args.full, budget_s=args.budget,
             calibrate_s=args.calibrate, jobs=args.jobs, overrides=parse_set(args.set),
@@ -908,6 +976,14 @@ def main(argv=None):
             scheduler=args.scheduler, resume=args.resume)
     except (ValueError, RuntimeError) as error:
         sys.exit(f"quality_2d.py: error: {error}")
+    except KeyboardInterrupt:
+        stop_workers()
+        sys.exit("quality_2d.py: stopped; the finished runs are in the journal "
+                 "(<name>.runs.jsonl): --resume runs the rest")
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -3,9 +3,16 @@ dozen iterations), the table and JSON it writes, the same numbers for the same s
 iterations (in this process and in a one-thread worker process), and its small helpers."""
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
-from conftest import load_script
+from conftest import ROOT, load_script
+
+SCRIPT = os.path.join(ROOT, "benchmarks", "quality_2d.py")
 
 TINY = {"g_hidden": (16, 16), "d_hidden": (16,)}        # PacGAN's nets would take minutes
 
@@ -190,3 +197,71 @@ def test_a_failing_run_is_retried_once_then_reported_missing(q2d, tmp_path, monk
     table = (tmp_path / "flaky.md").read_text()
     assert "**Missing runs** (failed twice, left out of the means): grid best seed 0." in table
     assert "every run failed" in table
+
+
+# --- a sweep stopped from outside leaves no worker behind ---------------------------------------
+
+def _workers_of(pid):
+    """pids of the `--worker` processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    command = f.read()
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid and b"--worker" in command:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _start_long_sweep(tmp_path):
+    """A sweep whose runs take minutes, started as a command; returns it once both of its
+    worker processes run."""
+    process = subprocess.Popen(
+        [sys.executable, SCRIPT, "--data", "ring", "--configs", "gan", "--seeds", "0,1,2",
+         "--iters", "1000000", "--jobs", "2", "--out", str(tmp_path), "--no-figure"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        workers = _workers_of(process.pid)
+        if len(workers) == 2:
+            return process, workers
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the sweep did not start two workers in 30 s")
+
+
+def _wait_gone(pids, seconds=30):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if _alive(p)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_stops_the_sweep_and_its_workers(tmp_path):
+    process, workers = _start_long_sweep(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "stopped; the finished runs are in the journal" in err and "Traceback" not in err
+    assert _wait_gone(workers) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; prctl")
+def test_a_sweep_killed_outright_takes_its_workers_with_it(tmp_path):
+    process, workers = _start_long_sweep(tmp_path)
+    process.kill()                                  # SIGKILL: no handler runs in the sweep
+    process.communicate(timeout=60)
+    assert _wait_gone(workers) == []                # the kernel's parent-death signal
