@@ -347,14 +347,16 @@ def test_requests_from_many_threads_are_served_one_at_a_time(server):
 
 def test_command_line_warns_off_this_machine_and_stops_on_ctrl_c():
     process = subprocess.Popen(
-        [sys.executable, "-m", "minigan.lab", "--port", "0", "--host", "0.0.0.0", "--n", "64"],
+        [sys.executable, "-m", "minigan.lab", "--port", "0", "--host", "0.0.0.0", "--n", "64",
+         "--loss", "minimax", "--k", "2"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
         assert "minigan lab: ring data on cpu; open http://0.0.0.0:" in line
         port = int(line.split(":")[-1].split("/")[0])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=30) as reply:
-            assert json.loads(reply.read())["settings"]["data"] == "ring"
+            settings = json.loads(reply.read())["settings"]
+        assert (settings["data"], settings["loss"], settings["k"]) == ("ring", "minimax", 2)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:

@@ -29,6 +29,10 @@ def parse_args(argv=None):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (anything but this machine: a warning)")
     p.add_argument("--port", type=cli.non_negative_int, default=8765, help="0: any free port")
+    p.add_argument("--k", type=cli.positive_int, default=1,
+                   help="D updates per step, to start with (the page changes it)")
+    p.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating",
+                   help="G's loss, to start with (the page changes it)")
     replay = p.add_argument_group("replay without a server (export.py)")
     replay.add_argument("--export", metavar="HTML", default=None,
                         help="record a run and write it as one self-contained HTML page")
@@ -38,14 +42,16 @@ def parse_args(argv=None):
                         help="steps to record (each: k D updates and a G update)")
     replay.add_argument("--every", type=cli.positive_int, default=50,
                         help="keep the frames of step 1 and of every EVERY-th step")
-    replay.add_argument("--k", type=cli.positive_int, default=1, help="D updates per step")
-    replay.add_argument("--loss", choices=GENERATOR_LOSSES, default="non-saturating")
     return p.parse_args(argv)
 
 
+def new_session(args):
+    return LabSession(Settings(data=args.data, k=args.k, loss=args.loss), seed=args.seed,
+                      device=args.device, n=args.n)
+
+
 def export_replay(args):
-    session = LabSession(Settings(data=args.data, k=args.k, loss=args.loss), seed=args.seed,
-                         device=args.device, n=args.n)
+    session = new_session(args)
     print(f"minigan lab: recording {args.steps} steps on {args.data} "
           f"(frames at step 1 and every {args.every})", flush=True)
     recording = export.record(session, args.steps, args.every)
@@ -66,7 +72,7 @@ def main(argv=None):
     if args.host not in LOCAL_HOSTS:
         warnings.warn(f"--host {args.host}: the lab has no login; anyone who can reach this "
                       f"address can drive it (and use this machine's CPU)", stacklevel=1)
-    session = LabSession(Settings(data=args.data), seed=args.seed, device=args.device, n=args.n)
+    session = new_session(args)
     try:
         server = LabServer(session, args.host, args.port)
     except OSError as error:

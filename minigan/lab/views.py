@@ -17,6 +17,8 @@ parameters get no gradient, so the trainer's .grad are untouched) and in eval mo
 spectral-norm layer does no power iteration). minigan.grad() differentiates with respect to the
 points alone.
 """
+import contextlib
+
 from .. import backend
 from ..functions import sigmoid
 from ..gan.losses import generator_loss
@@ -39,26 +41,22 @@ def grid_points(xp, bounds, cells):
     return xp.stack([gx.reshape(-1), gy.reshape(-1)], axis=1)
 
 
-class _Evaluating:
-    """D (or G) in eval mode and frozen for a block; restored after."""
-
-    def __init__(self, module):
-        self.module, self.frozen = module, module.frozen()
-
-    def __enter__(self):
-        self.was_training = self.module.training
-        self.module.eval()
-        self.frozen.__enter__()
-        return self.module
-
-    def __exit__(self, *exc):
-        self.frozen.__exit__(*exc)
-        self.module.train(self.was_training)
+@contextlib.contextmanager
+def evaluating(module):
+    """The module in eval mode and frozen for the block (no gradient for its parameters, no
+    change to its buffers), then as it was."""
+    was_training = module.training
+    module.eval()
+    try:
+        with module.frozen():
+            yield module
+    finally:
+        module.train(was_training)
 
 
 def d_output(D, points):
     """D's output (its logit, or a critic's score) at each point: (n,)."""
-    with _Evaluating(D), no_grad():
+    with evaluating(D), no_grad():
         logits, _ = D.judge(Tensor(points))
     return logits.data.reshape(-1)
 
@@ -79,7 +77,7 @@ def generator_push(D, fake, loss_kind):
     This is the signal of the G step (trainer.generator_step): backward() carries it from L_G
     through D into G(z), then on into G's weights."""
     x = Tensor(fake, requires_grad=True)
-    with _Evaluating(D):
+    with evaluating(D):
         logits, _ = D.judge(x)
         loss = generator_loss(logits, loss_kind)
         g = grad(loss, x)
@@ -90,7 +88,7 @@ def input_gradient_field(D, bounds, cells=FIELD_CELLS):
     """(points (cells^2, 2), dD/dx at each (cells^2, 2)) for D's output (logit or score)."""
     xp = backend.get_array_module(D.parameters()[0].data)
     x = Tensor(grid_points(xp, bounds, cells), requires_grad=True)
-    with _Evaluating(D):
+    with evaluating(D):
         logits, _ = D.judge(x)
         g = grad(logits.sum(), x)   # each output depends on its own point only: one backward
     return x.data, g.data
