@@ -86,7 +86,7 @@ def main():
         draw.text((i * (width + 10) + 8, 5), title, fill="black", font_size=15)
     strip.save(os.path.join(HERE, "lab_d_then_g.png"))
 
-    recording = export.record(LabSession(Settings(), seed=0), steps=1500, every=150)
+    recording = export.record(LabSession(Settings(), seed=0), steps=1500, every=300)
     export.write_html(recording, os.path.join(HERE, "lab_ring_replay.html"))
     export.write_gif(recording, os.path.join(HERE, "lab_ring.gif"))
     print("wrote lab_ring.png, lab_d_then_g.png, lab_ring_replay.html, lab_ring.gif in", HERE)

@@ -3,7 +3,7 @@
     python -m minigan.lab                        # the ring, on http://127.0.0.1:8765/
     python -m minigan.lab --data grid --port 0   # any free port
     python -m minigan.lab --device gpu
-    python -m minigan.lab --export ring.html --gif ring.gif --steps 2000 --every 100
+    python -m minigan.lab --export ring.html --gif ring.gif --steps 1500 --every 300
                                                  # no server: a replay of a recorded run
 """
 import sys

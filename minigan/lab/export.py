@@ -13,12 +13,18 @@ Both write atomically (io.atomic_write).
 import json
 import os
 
+# Host-only: a recording holds JSON lists, never a device array, so NumPy reads them for
+# matplotlib (as trace.py and plots.py do with host copies).
+import numpy as np
+
 from ..io import atomic_write
 from .server import STATIC
 from .session import REAL_POINTS_SHOWN, layers_for_json, rounded_list
 
 STYLESHEET_TAG = '<link rel="stylesheet" href="/lab.css">'
 SCRIPT_TAG = '<script src="/lab.js"></script>'
+REAL_COLOUR, FAKE_COLOUR, ARROW_COLOUR = "#2166ac", "#d95f02", "#54278f"   # as lab.js
+ARROW_LENGTH = 0.08        # the longest arrow, as a fraction of the plane's width (as lab.js)
 
 
 def record(session, steps, every):
@@ -106,40 +112,10 @@ def write_gif(recording, path, fps=4):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
-    import numpy as np            # host-only: every array here came from JSON lists
 
-    xmin, xmax, ymin, ymax = recording["bounds"]
-    real = np.asarray(recording["real"])
     fig, ax = plt.subplots(figsize=(4.8, 4.8), dpi=90)
-
-    def draw(i):
-        ax.clear()
-        f = recording["frames"][i]["layers"]
-        heat = np.asarray(f["heatmap"])
-        ax.imshow(heat, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="PRGn",
-                  vmin=0, vmax=1, alpha=0.55, interpolation="bilinear")
-        cells = heat.shape[0]
-        centres_x = xmin + (np.arange(cells) + 0.5) * (xmax - xmin) / cells
-        centres_y = ymin + (np.arange(cells) + 0.5) * (ymax - ymin) / cells
-        if heat.min() < 0.5 < heat.max():
-            ax.contour(centres_x, centres_y, heat, levels=[0.5], colors="k",
-                       linewidths=1, linestyles="dashed")
-        ax.scatter(real[:, 0], real[:, 1], s=3, color="tab:green", alpha=0.4)
-        fake = np.asarray(f["fake"])
-        arrows = np.asarray(f["arrows"]["vectors"])
-        ax.scatter(fake[:, 0], fake[:, 1], s=3, color="tab:purple")
-        length = 0.08 * (xmax - xmin)
-        ax.quiver(fake[:, 0], fake[:, 1], arrows[:, 0] * length, arrows[:, 1] * length,
-                  angles="xy", scale_units="xy", scale=1, width=0.002, color="tab:purple",
-                  alpha=0.5)
-        ax.set_xlim(xmin, xmax)
-        ax.set_ylim(ymin, ymax)
-        ax.set_aspect("equal")
-        ax.set_title(recording["frames"][i]["label"], fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-    animation = FuncAnimation(fig, draw, frames=len(recording["frames"]))
+    animation = FuncAnimation(fig, lambda i: draw_frame(ax, recording, i),
+                              frames=len(recording["frames"]))
     # PillowWriter wants a file name: write beside the target, then rename (atomic).
     partial = os.path.join(os.path.dirname(os.path.abspath(path)),
                            "." + os.path.basename(path) + ".partial.gif")
@@ -150,3 +126,33 @@ def write_gif(recording, path, fps=4):
         plt.close(fig)
         if os.path.exists(partial):
             os.remove(partial)
+
+
+def draw_frame(ax, recording, i):
+    """Frame i on a matplotlib axis, in the page's colours: D's heat map and its 1/2 contour,
+    the real samples, G's samples and the push of G's loss on each."""
+    xmin, xmax, ymin, ymax = recording["bounds"]
+    layers = recording["frames"][i]["layers"]
+    ax.clear()
+    heat = np.asarray(layers["heatmap"])            # row 0 at the bottom (views.heatmap)
+    ax.imshow(heat, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="RdBu",
+              vmin=0, vmax=1, alpha=0.3, interpolation="bilinear")
+    cells = heat.shape[0]                           # values at the cells' centres
+    centres_x = xmin + (np.arange(cells) + 0.5) * (xmax - xmin) / cells
+    centres_y = ymin + (np.arange(cells) + 0.5) * (ymax - ymin) / cells
+    if heat.min() < 0.5 < heat.max():
+        ax.contour(centres_x, centres_y, heat, levels=[0.5], colors="k", linewidths=1,
+                   linestyles="dashed")
+    real = np.asarray(recording["real"])
+    fake = np.asarray(layers["fake"])
+    arrows = np.asarray(layers["arrows"]["vectors"]) * (ARROW_LENGTH * (xmax - xmin))
+    ax.scatter(real[:, 0], real[:, 1], s=3, color=REAL_COLOUR, alpha=0.5)
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, color=FAKE_COLOUR)
+    ax.quiver(fake[:, 0], fake[:, 1], arrows[:, 0], arrows[:, 1], angles="xy",
+              scale_units="xy", scale=1, width=0.002, color=ARROW_COLOUR, alpha=0.6)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(recording["frames"][i]["label"], fontsize=9)
