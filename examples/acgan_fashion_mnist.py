@@ -22,7 +22,7 @@ def main(argv=None):
     args, parser = parse_args("acgan_fashion_mnist.py", __doc__.split("\n")[0], "fashion", argv,
                               conditional=True)
     name = "acgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "fashion")
-    out = claim_output(parser, args, name)
+    folder = claim_output(parser, args, name)     # checked; touched when training starts
     images, labels, names, size = load_images(args)
     minigan.manual_seed(args.seed)
     # 32: the tutorial's channel counts; 8 for the 8x8 digits
@@ -34,7 +34,7 @@ def main(argv=None):
     trainer = GANTrainer(G, D, Adam(G.parameters(), args.lr), Adam(D.parameters(), args.lr),
                          d_update="split", generator_loss="non-saturating", seed=args.seed,
                          **options)
-    return run(args, out, name, trainer, images, labels, names, conditional=True)
+    return run(args, folder, name, trainer, images, labels, names, conditional=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from minigan.optim import Adam
 def main(argv=None):
     args, parser = parse_args("dcgan_mnist.py", __doc__.split("\n")[0], "mnist", argv)
     name = "dcgan_" + ("digits" if args.digits else "synthetic" if args.synthetic else "mnist")
-    out = claim_output(parser, args, name)
+    folder = claim_output(parser, args, name)     # checked; touched when training starts
     images, labels, names, size = load_images(args)
     minigan.manual_seed(args.seed)
     # 64: DCGAN's 28x28 pair; 32 for the 8x8 digits
@@ -31,7 +31,7 @@ def main(argv=None):
     trainer = GANTrainer(G, D, Adam(G.parameters(), args.lr), Adam(D.parameters(), args.lr),
                          d_update="joint", generator_loss="non-saturating", seed=args.seed,
                          **options)
-    return run(args, out, name, trainer, images, labels, names, conditional=False)
+    return run(args, folder, name, trainer, images, labels, names, conditional=False)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,8 @@ def parse_args(argv=None):
                         "(minigan.lab's page: 30 frames and the curves)")
     p.add_argument("--out", default=None, help="output folder (default: runs/gan_2d_<data>)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace the run already in --out (its files are removed first)")
+                   help="replace the run already in --out (kept until the new run's first "
+                        "checkpoint, and put back if it fails before), and the --html file")
     args = p.parse_args(argv)
     if args.batch_size % args.pack:
         p.error(f"--batch-size {args.batch_size} must be a multiple of --pack {args.pack}")
@@ -87,8 +88,10 @@ def parse_args(argv=None):
     if args.batch_size > args.n:
         p.error(f"--batch-size {args.batch_size} is larger than the data set (--n {args.n})")
     args.out = args.out if args.out is not None else os.path.join("runs", f"gan_2d_{args.data}")
-    cli.claim_run_folder(p, args.out, overwrite=args.overwrite)
-    return args
+    if args.html is not None:
+        cli.check_new_file(p, "--html", args.html, args.overwrite, (".html", ".htm"))
+    # Checked now, touched only when training starts (main's `with folder.replacing()`).
+    return args, cli.RunFolder(p, args.out, overwrite=args.overwrite)
 
 
 def quality(name, samples, data):
@@ -101,6 +104,15 @@ def quality(name, samples, data):
     q = mode_metrics(samples, data.centres, data.std)
     return q, (f"modes covered: {q['modes']}/{len(data.centres)}, samples within 3 std of a "
                f"mode: {100 * q['hq']:.1f}%, reverse KL: {q['reverse_kl']:.3f}")
+
+
+def interrupted_folder_text(folder):
+    """What a stopped run left in its folder, as it really is on disk."""
+    if folder.restored:
+        return f"nothing was saved; the run that was in {folder.path}/ is back as it was"
+    if folder.holds_checkpoint():
+        return f"{folder.path}/ holds the last checkpoint (no figures were drawn)"
+    return "nothing was saved (the first checkpoint comes after a tenth of the epochs)"
 
 
 def options_text(args):
@@ -153,7 +165,7 @@ class Replay:
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args, folder = parse_args(argv)
     out = args.out
     minigan.manual_seed(args.seed)                     # the networks' initial weights
     data = make_2d(args.data, args.n, seed=args.seed, device=args.device)
@@ -189,12 +201,15 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     try:
-        history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
-                                checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10),
-                                keep_every=args.keep_every)
+        # The data, the device and the networks are ready: only now may an old run in --out
+        # make way (it is put back if this one stops before its first checkpoint).
+        with folder.replacing():
+            history = trainer.train(data.points, args.epochs, args.batch_size, on_epoch=on_epoch,
+                                    checkpoint_dir=out, checkpoint_every=max(1, args.epochs // 10),
+                                    keep_every=args.keep_every)
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"at step {trainer.steps_done} of {steps}; {out}/ holds the last "
-                                f"checkpoint (no figures were drawn)") from None
+        raise KeyboardInterrupt(f"at step {trainer.steps_done} of {steps}; "
+                                f"{interrupted_folder_text(folder)}") from None
     seconds = time.perf_counter() - t0
 
     title = f"{args.data}, {args.loss} loss, k={args.k}"

@@ -64,11 +64,14 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64,
                    help="continue from a checkpoint.npz written by an earlier run")
     p.add_argument("--out", default=None, help=f"output folder (default: runs/{kind}_<data>)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace the run already in --out (its files are removed first)")
+                   help="replace the run already in --out (kept until the new run's first "
+                        "checkpoint, and put back if it fails before)")
     args = p.parse_args(argv)
     if args.synthetic is not None and args.synthetic * 28 * 28 * 4 > 8 * 2 ** 30:
         p.error(f"--synthetic {args.synthetic}: {args.synthetic * 28 * 28 * 4 / 2 ** 30:.0f} GiB "
                 f"of images; at most {8 * 2 ** 30 // (28 * 28 * 4):,} images (8 GiB)")
+    if args.resume is not None and os.path.isdir(args.resume):
+        p.error(f"--resume {args.resume} is a folder; give the checkpoint.npz in it")
     if args.resume is not None and not os.path.isfile(args.resume):
         p.error(f"--resume {args.resume}: no such file")
     args.kind = kind
@@ -85,10 +88,10 @@ def class_name_list(text):
 
 
 def claim_output(parser, args, name):
-    """The run's folder (--out, or runs/<name>): checked and claimed before training starts."""
+    """The run's folder (--out, or runs/<name>), a cli.RunFolder: checked now, before the data
+    are loaded; an old run in it makes way only when training starts (run, below)."""
     out = args.out if args.out is not None else os.path.join("runs", name)
-    cli.claim_run_folder(parser, out, resume=args.resume, overwrite=args.overwrite)
-    return out
+    return cli.RunFolder(parser, out, resume=args.resume, overwrite=args.overwrite)
 
 
 def load_images(args):
@@ -121,9 +124,11 @@ def penalty_options(args):
     return dict(penalty=penalty, gamma=args.gamma, g_average=args.g_average), penalty is None
 
 
-def run(args, out, name, trainer, images, labels, class_names, conditional):
+def run(args, folder, name, trainer, images, labels, class_names, conditional):
     """Train, saving an image grid, the generator and a full checkpoint every --sample-every
-    epochs and at the end; then the loss curves and run.json. Returns the run's record."""
+    epochs and at the end, in folder.path; then the loss curves and run.json. Returns the run's
+    record."""
+    out = folder.path
     # The grids sample G itself, or the average of its weights (--g-average).
     G = trainer.G if trainer.g_average is None else trainer.g_average.model
     start_epoch = 1
@@ -158,16 +163,22 @@ def run(args, out, name, trainer, images, labels, class_names, conditional):
     t0 = time.perf_counter()
     log_every = args.log_every if args.log_every is not None else max(1, steps // 20)
     try:
-        trainer.train(images, args.epochs, args.batch_size, labels=labels if conditional else None,
-                      log_every=log_every, on_epoch=save_grid, checkpoint_dir=out,
-                      checkpoint_every=args.sample_every, keep_every=args.keep_every,
-                      start_epoch=start_epoch, progress=True)
+        # The data, the device, the networks and a resumed checkpoint are ready: only now may an
+        # old run in --out make way (it is put back if this one stops before its first save).
+        with folder.replacing():
+            trainer.train(images, args.epochs, args.batch_size,
+                          labels=labels if conditional else None, log_every=log_every,
+                          on_epoch=save_grid, checkpoint_dir=out,
+                          checkpoint_every=args.sample_every, keep_every=args.keep_every,
+                          start_epoch=start_epoch, progress=True)
     except KeyboardInterrupt:
         checkpoint = os.path.join(out, "checkpoint.npz")
         raise KeyboardInterrupt(
             f"at step {trainer.steps_done}; resume with --resume {checkpoint}" if
-            os.path.exists(checkpoint) else f"at step {trainer.steps_done}, before the first "
-            f"checkpoint (epoch {args.sample_every})") from None
+            folder.holds_checkpoint() and not folder.restored else f"at step {trainer.steps_done}, before the first "
+            f"checkpoint (epoch {args.sample_every}): nothing was saved"
+            + (f"; the run that was in {out}/ is back as it was" if folder.restored else "")
+        ) from None
     seconds = time.perf_counter() - t0
     plot_history(trainer.history, os.path.join(out, "curves.png"), title=name)
     epochs_run = args.epochs - start_epoch + 1

@@ -1,11 +1,13 @@
 """What every minigan command line shares: arguments checked when they are parsed, a run folder
-that is never silently overwritten, and one line (not a traceback) when something goes wrong.
+that is never lost (cli.RunFolder), and one line (not a traceback) when something goes wrong.
 
     parser = cli.parser("gan_2d.py", description)             # --debug, defaults in --help
     parser.add_argument("--epochs", type=cli.positive_int, default=1000)
     args = parser.parse_args(argv)
-    cli.claim_run_folder(parser, out, resume=None, overwrite=args.overwrite)
+    folder = cli.RunFolder(parser, out, overwrite=args.overwrite)     # checked, not touched
     ...
+    with folder.replacing():                    # the old run is kept until the new one saves
+        trainer.train(...)
     if __name__ == "__main__":
         cli.run(main, "gan_2d.py")        # errors -> "gan_2d.py: error: ...", exit 1
 
@@ -18,6 +20,7 @@ import glob
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -113,32 +116,135 @@ def parser(prog, description):
 
 # --- the run folder ---------------------------------------------------------------------------------
 
-# What a training run writes to its folder: what --overwrite removes, and nothing else.
+# What a training run writes to its folder: all that --overwrite replaces, and nothing else.
 RUN_FILES = ("checkpoint.npz", "generator.npz", "discriminator.npz", "generator_average.npz",
              "generator_e*.npz", "history.csv", "run.json", "samples.png", "curves.png",
              "samples_epoch_*.png")
+PREVIOUS_RUN = ".previous_run"      # where an old run waits while a new one starts in its folder
 
 
-def claim_run_folder(parser, out, resume=None, overwrite=False):
-    """Make `out` ready for a run, or stop with an error before anything is trained.
+class RunFolder:
+    """A run's output folder, never lost: the old run in it is replaced only once the new run has
+    started well.
 
-    A folder that holds a run (its checkpoint.npz) is refused unless the run is resumed
-    (`resume`, a checkpoint path) or `overwrite` is set, which first removes the old run's files
-    (RUN_FILES, nothing else). Temporary files left by a save that was killed are removed. The
-    folder must be writable: found now, not at the first checkpoint."""
-    holds_run = os.path.exists(os.path.join(out, "checkpoint.npz"))
-    if holds_run and not resume and not overwrite:
-        hint = "--resume " + os.path.join(out, "checkpoint.npz") + " to continue it, " if any(
-            a.dest == "resume" for a in parser._actions) else ""
-        parser.error(f"--out {out} holds a run already; give {hint}--overwrite to replace it, "
-                     f"or another --out")
-    check_writable(parser, "--out", out)
-    for pattern in (RUN_FILES if overwrite and not resume else ()):
-        for path in glob.glob(os.path.join(out, pattern)):
+        folder = cli.RunFolder(parser, out, resume=args.resume, overwrite=args.overwrite)
+        ...                                 # build the data and the networks: a missing GPU or
+                                            # data set stops here, and nothing was touched
+        with folder.replacing():            # the old run's files wait in out/.previous_run/
+            trainer.train(..., checkpoint_dir=out)
+
+    Leaving the `with`, the old run is deleted if the new one saved its first checkpoint, and
+    put back as it was if the new one failed or was stopped before that (folder.restored says
+    so). Made, the folder only checks: it refuses (parser.error, before anything is built) a
+    folder that holds a run's files (RUN_FILES) unless `overwrite` is set, or the run is resumed
+    in its own folder (`resume`, that folder's checkpoint.npz); resuming into a folder that holds
+    another run needs `overwrite` like any other write. Only RUN_FILES are moved: the user's own
+    files in the folder stay where they are."""
+
+    def __init__(self, parser, out, resume=None, overwrite=False):
+        self.path, self.restored = out, False
+        self.resumes_here = resume is not None and _same_folder(os.path.dirname(resume), out)
+        self.aside = os.path.join(out, PREVIOUS_RUN)
+        _recover_killed_replacement(out, self.aside)
+        found = run_files(out)
+        if found and not overwrite and not self.resumes_here:
+            parser.error(_occupied_message(parser, out, found, resume))
+        check_writable(parser, "--out", out)
+
+    @contextlib.contextmanager
+    def replacing(self):
+        """Move the old run aside, run the body, then delete it or put it back (see above)."""
+        _remove_killed_saves(self.path)
+        if self.resumes_here:               # the same run goes on: nothing to set aside
+            yield self
+            return
+        _move(run_files(self.path), self.path, self.aside)
+        try:
+            yield self
+        except BaseException:
+            if not self.holds_checkpoint():     # the new run never saved: the old one comes back
+                self.restored = _put_back(self.path, self.aside)
+                raise
+            shutil.rmtree(self.aside)
+            raise
+        shutil.rmtree(self.aside)
+
+    def holds_checkpoint(self):
+        """Whether the folder holds a checkpoint.npz (to say what is on disk after a stop)."""
+        return os.path.exists(os.path.join(self.path, "checkpoint.npz"))
+
+
+def run_files(folder):
+    """The names of the files in `folder` that a run writes (RUN_FILES), sorted."""
+    return sorted({os.path.basename(path) for pattern in RUN_FILES
+                   for path in glob.glob(os.path.join(folder, pattern))})
+
+
+def _same_folder(a, b):
+    return os.path.realpath(a or ".") == os.path.realpath(b)
+
+
+def _occupied_message(parser, out, found, resume):
+    """Why --out is refused, and the ways on."""
+    if "checkpoint.npz" not in found:
+        return (f"--out {out} holds files a run writes ({', '.join(found)}); give --overwrite "
+                f"to replace them, or another --out")
+    if resume is not None:
+        return (f"--out {out} holds another run than --resume {resume}; give --overwrite to "
+                f"replace it with the resumed run, or another --out")
+    hint = "--resume " + os.path.join(out, "checkpoint.npz") + " to continue it, " if any(
+        a.dest == "resume" for a in parser._actions) else ""
+    return f"--out {out} holds a run already; give {hint}--overwrite to replace it, or another --out"
+
+
+def _move(names, source, target):
+    os.makedirs(target, exist_ok=True)
+    for name in names:
+        os.replace(os.path.join(source, name), os.path.join(target, name))
+
+
+def _put_back(folder, aside):
+    """Undo a replacement: the new run's files go, the old run's come back. True if there was
+    an old run to put back."""
+    for name in run_files(folder):
+        os.remove(os.path.join(folder, name))
+    old = os.listdir(aside)
+    _move(old, aside, folder)
+    os.rmdir(aside)
+    return bool(old)
+
+
+def _recover_killed_replacement(folder, aside):
+    """A replacement that was killed outright (SIGKILL, a power cut) left the old run aside:
+    keep the new run if it saved a checkpoint, else put the old one back, as `replacing` would
+    have done."""
+    if not os.path.isdir(aside):
+        return
+    if os.path.exists(os.path.join(folder, "checkpoint.npz")):
+        shutil.rmtree(aside)
+    elif _put_back(folder, aside):
+        print(f"{folder}: a run that was replacing the one here was killed before its first "
+              f"checkpoint; the old run is back in place", file=sys.stderr)
+
+
+def _remove_killed_saves(folder):
+    """io.atomic_write's temporaries (".<name>.<random>.tmp") left by a save that was killed."""
+    for pattern in RUN_FILES:
+        for path in glob.glob(os.path.join(folder, "." + pattern + ".*.tmp")):
             os.remove(path)
-    for pattern in RUN_FILES:       # io.atomic_write's temporaries: ".<name>.<random>.tmp"
-        for path in glob.glob(os.path.join(out, "." + pattern + ".*.tmp")):
-            os.remove(path)
+
+
+def check_new_file(parser, flag, path, overwrite=False, suffixes=None):
+    """Stop with an error now, not after training, if the output file `path` (named by `flag`)
+    would replace an existing file without `overwrite`, has the wrong ending, or cannot be
+    written. Nothing is written here: the file itself is written atomically (io.atomic_write)."""
+    if suffixes and os.path.splitext(path)[1].lower() not in suffixes:
+        parser.error(f"{flag} {path}: expected a file name ending in one of {', '.join(suffixes)}")
+    if os.path.isdir(path):
+        parser.error(f"{flag} {path} is a folder; give a file name")
+    if os.path.lexists(path) and not overwrite:
+        parser.error(f"{flag} {path} exists; give --overwrite to replace it, or another name")
+    check_writable(parser, flag, os.path.dirname(os.path.abspath(path)))
 
 
 def check_writable(parser, flag, folder):

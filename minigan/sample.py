@@ -56,12 +56,13 @@ def _main(argv):
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--out", default="samples.png",
                    help=f"image grid or 2-D scatter plot, or array file: one of {OUTPUTS}")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     args = p.parse_args(argv)
+    if os.path.isdir(args.generator):
+        p.error(f"{args.generator} is a folder; give the generator.npz in it")
     if not os.path.isfile(args.generator):
         p.error(f"{args.generator}: no such file")
-    if os.path.isdir(args.out) or os.path.splitext(args.out)[1].lower() not in OUTPUTS:
-        p.error(f"--out {args.out}: expected a file name ending in one of {OUTPUTS}")
-    cli.check_writable(p, "--out", os.path.dirname(os.path.abspath(args.out)))
+    cli.check_new_file(p, "--out", args.out, args.overwrite, OUTPUTS)
     samples = sample(args.generator, args.n, args.label, args.seed, args.device)
     if args.out.lower().endswith(".npy"):
         save_array(args.out, samples.numpy())

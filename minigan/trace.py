@@ -27,6 +27,7 @@ from .gan import Discriminator, GANTrainer, Generator
 from .gan.checks import check_data, check_labels
 from .gan.losses import GENERATOR_LOSSES, generator_loss
 from .gan.penalties import PENALTIES
+from .io import atomic_write
 from .optim import Adam
 from .random import manual_seed
 from .tensor import Tensor, backward_hook
@@ -309,8 +310,8 @@ def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=
     result = {"d_updates": d_updates, "g_step": g, "naive": naive}
     if dot is not None:
         result["dot"] = g_step_dot(g, trainer)
-        with open(dot, "w", encoding="utf-8") as f:
-            f.write(result["dot"])
+        text = result["dot"].encode("utf-8")
+        atomic_write(dot, lambda f: f.write(text))
         say(f"G step's graph written to {dot} (Graphviz: dot -Tsvg {dot} -o g_step.svg)")
     del g["tensors"]
     result["text"] = "\n".join(lines)
@@ -553,11 +554,16 @@ def _main(argv):
     p.add_argument("--batch-size", type=cli.positive_int, default=8,
                    help="m, small to keep the trace short")
     p.add_argument("--dot", default=None, help="write the G step's graph here (Graphviz text)")
+    p.add_argument("--overwrite", action="store_true", help="replace --dot if it exists")
     p.add_argument("--max-lines", type=cli.positive_int, default=None,
                    help="at most this many rows per table")
     args = p.parse_args(argv)
+    if args.checkpoint is not None and os.path.isdir(args.checkpoint):
+        p.error(f"--checkpoint {args.checkpoint} is a folder; give the checkpoint.npz in it")
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         p.error(f"--checkpoint {args.checkpoint}: no such file")
+    if args.dot is not None:
+        cli.check_new_file(p, "--dot", args.dot, args.overwrite)
     penalty = None if args.penalty == "none" else args.penalty
     gamma = args.gamma if args.gamma is not None else (10.0 if penalty == "gp" else 0.1)
     trainer, points = default_trainer(args.data, args.loss, args.k, args.seed, args.device,
