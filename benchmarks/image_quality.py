@@ -47,7 +47,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigan  # noqa: E402
-from minigan import Tensor, backend, no_grad  # noqa: E402
+from minigan import Tensor, backend, cli, no_grad  # noqa: E402
 from minigan.gan import load_model  # noqa: E402
 from minigan.images import batches, load_digits  # noqa: E402
 from minigan.io import atomic_write, load_arrays, save_arrays  # noqa: E402
@@ -346,9 +346,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("generator", help="a generator.npz of 8x8 digits (DCGAN or AC-GAN, --digits)")
-    p.add_argument("--n", type=int, default=None, help="samples to draw (default 1000; 200 "
+    p.add_argument("--n", type=cli.positive_int, default=None, help="samples to draw (default 1000; 200 "
                    "with --quick)")
-    p.add_argument("--seed", type=int, default=0, help="data split, classifier and samples")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0, help="data split, classifier and samples")
     p.add_argument("--name", default=None, help="name of the result files (default: the "
                    "generator's folder name)")
     p.add_argument("--quick", action="store_true", help="smoke run: a 3-epoch classifier "
@@ -359,8 +359,6 @@ def main(argv=None):
     p.add_argument("--out", default=RESULTS, help="folder for the .md and .json")
     args = p.parse_args(argv)
     n = args.n if args.n is not None else (200 if args.quick else 1000)
-    if n < 1:
-        p.error(f"--n must be at least 1, got {n}")
     try:
         run(args.generator, n, args.seed, args.name, args.quick, args.retrain, args.device,
             args.out)

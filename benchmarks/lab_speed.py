@@ -23,6 +23,7 @@ core. Nothing here is a test: run it on a quiet machine and read the table.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -41,7 +42,12 @@ def parse_args(argv=None):
     p.add_argument("--k", type=int, default=1)
     p.add_argument("--seconds", type=float, default=20.0, help="time per measurement")
     p.add_argument("--browser", action="store_true", help="also time the page in Chromium")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # (not minigan.cli's types: this process does not import minigan, the server does)
+    if args.k < 1 or not 0 < args.seconds < math.inf:
+        p.error(f"--k must be an integer >= 1 and --seconds a finite number > 0, got {args.k} "
+                f"and {args.seconds}")
+    return args
 
 
 def one_core_env():

@@ -1035,8 +1035,10 @@ def parse_args(argv=None):
         args.repeats = 3 if args.quick else 15
     if args.block is None:
         args.block = 0.1 if args.quick else 0.5
-    if args.repeats < 1 or args.block <= 0 or args.threads < 1:
-        p.error("--repeats and --threads must be at least 1, --block positive")
+    # "not block > 0" and isfinite: NaN passes every "<=" test, and an infinite block never ends
+    if args.repeats < 1 or not (args.block > 0 and math.isfinite(args.block)) or args.threads < 1:
+        p.error(f"--repeats and --threads must be at least 1, --block a finite number > 0; got "
+                f"{args.repeats}, {args.threads}, {args.block}")
     return args
 
 

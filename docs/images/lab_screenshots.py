@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from minigan import cli  # noqa: E402
 from minigan.lab import LabSession, Settings, export  # noqa: E402
 from minigan.lab.server import LabServer  # noqa: E402
 
@@ -54,7 +55,7 @@ def plane_picture(driver):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--updates", type=int, default=800, help="updates before the pictures")
+    p.add_argument("--updates", type=cli.non_negative_int, default=800, help="updates before the pictures")
     args = p.parse_args()
     session = LabSession(Settings(), seed=0)
     while session.updates < args.updates:                  # a step is a D and a G update
