@@ -72,24 +72,35 @@ On a Dask cluster (pip install -e ".[sweep]"). --scheduler local starts a LocalC
 --scheduler ADDRESS from any of them. Each run is one task, the same one-thread worker process
 as the local pool, so the numbers do not depend on where it ran. The calibration burst stays on
 this machine; use --iters (from an earlier table's "Reproduce" line) on machines of another
-speed. Not for benchmarks/speed.py: timings belong on one quiet machine.
+speed. Not for benchmarks/speed.py: timings belong on one quiet machine. Dask's connections are
+not authenticated and carry pickles: whoever reaches the scheduler's port runs code on every
+worker, so keep the cluster on a private network, or use TLS (README.md says how).
 
-Long sweeps. Each run's result is appended to <name>.runs.jsonl as it finishes (the first line
-holds the iteration counts); --resume reads it and runs only what is missing, with those counts.
-A run that fails (an exception, a killed worker) is tried once more; if it fails again the
-table is written from the runs that finished and names the missing ones. Progress lines say
-how many runs are done and about how long the rest will take.
+Long sweeps. Each run's result is appended to <name>.runs.jsonl as it finishes (the first line,
+the header, names the sweep: data sets, configurations, seeds, iterations, overrides, device,
+and a short hash of them); --resume reads it and runs only what is missing, with those counts.
+Nothing in the journal is trusted: --resume refuses a journal whose header names another sweep
+(in one line saying what differs), and a run record that is cut short or fails a check (a
+field missing, modes beyond the data set's, HQ outside [0, 1], another iteration count) is
+skipped with a warning, so that run is run again. A run whose worker died or was killed is
+tried once more; a run whose own code raised (bad settings, a bug) is not, since it would fail
+the same way. The table is written from the runs that finished and names the missing ones; if
+no run succeeded, the script writes no table and exits with an error. Progress lines say how
+many runs are done and about how long the rest will take.
 
 Output: a Markdown table (mean +- standard error over the seeds, and every seed) printed and
 written with the raw JSON (per-seed numbers, iterations, times, the machine) to
 benchmarks/results/<name>.{md,json}, and the figure <name>.png: the generated samples of the
 first seed over the mode centres, one panel per data set and configuration. <name> is
-quality_2d for the whole default table, with suffixes for --quick, --full, a subset of data
-sets, or a custom selection (--configs, --seeds, --set); --name sets it.
+quality_2d for the whole default table, with suffixes for --quick, --full, --device gpu, a
+subset of data sets, or a custom selection (--configs, --seeds, --set: "_custom_" and a short
+hash of the selection, so two different sweeps never share files); --name sets it. A sweep
+does not replace the files of another sweep (one named with --name, say): it stops and says so.
 """
 import argparse
 import ast
 import concurrent.futures
+import hashlib
 import json
 import math
 import os
@@ -107,12 +118,14 @@ sys.path.insert(0, ROOT)
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DATASETS = ("ring", "grid")
+MODES = {"ring": 8, "grid": 25}      # the Gaussians of each data set
 N_TRAIN, N_EVAL = 100_000, 2_500
 TRAIN_SEED_OFFSET, EVAL_SEED_OFFSET = 10_000, 20_000
 BUDGET_S, CALIBRATE_S = 180.0, 4.0
 QUICK_ITERS, FULL_ITERS = 300, 400_000
 ROUND_TO = 500                 # calibrated iteration counts are multiples of this
 LOSS_WINDOW = 200              # the logged D outputs: mean over the last steps
+CONNECT_TIMEOUT_S = 10         # --scheduler ADDRESS: how long to wait for the scheduler
 
 # PacGAN's recipe (the spec's (a) and (b) use it unchanged); each config overrides some fields.
 # d_lr None: D's learning rate is lr too.
@@ -169,22 +182,79 @@ GOALS = {"ring": (8, 0.90, 0.02), "grid": (25, 0.80, 0.05)}
 # ---------------------------------------------------------------- one run
 
 def recipe(config_name, overrides=None):
-    """The full settings of a configuration: BASE, the config's fields, then --set overrides."""
+    """The full settings of a configuration: BASE, the config's fields, then --set overrides,
+    each checked (check_setting), so that a bad value stops the sweep before any run."""
     if config_name not in CONFIGS:
         raise ValueError(f"unknown configuration {config_name!r}: expected one of "
                          f"{tuple(CONFIGS)}")
     settings = {**BASE, **CONFIGS[config_name], **(overrides or {})}
-    unknown = set(settings) - set(BASE) - {"title"}
-    if unknown:
-        raise ValueError(f"unknown setting(s) {sorted(unknown)}: expected some of {sorted(BASE)}")
-    if settings["g_average"] is not None and not 0 < settings["g_average"] < 1:
-        raise ValueError(f"g_average must be None or an EMA decay in (0, 1), got "
-                         f"{settings['g_average']!r}")
-    if settings["lr_decay"] not in LR_DECAYS:
-        raise ValueError(f"unknown lr_decay {settings['lr_decay']!r}: expected one of "
-                         f"{LR_DECAYS}")
+    for key, value in settings.items():
+        if key != "title":
+            check_setting(key, value)
     settings["batch_size"] = settings["packs_per_batch"] * settings["pack"]
     return settings
+
+
+def check_setting(key, value):
+    """A recipe setting's value, or ValueError saying what it must be: "lr must be a finite
+    number > 0, got 'abc'"."""
+    checks = setting_checks()
+    if key not in checks:
+        raise ValueError(f"unknown setting {key!r}: expected one of {', '.join(BASE)}")
+    what, ok = checks[key]
+    if not ok(value):
+        raise ValueError(f"{key} must be {what}, got {value!r}")
+    return value
+
+
+def setting_checks():
+    """{setting: (what it must be, a test of a value)}, the names from minigan's own lists."""
+    from minigan.gan.losses import GENERATOR_LOSSES
+    from minigan.gan.penalties import PENALTIES
+    from minigan.nn.init import INITS
+    from minigan.nn.layers import ACTIVATIONS
+    activations = tuple(a for a in ACTIVATIONS if a)
+    count, rate = "an integer >= 1", "a finite number > 0"
+    widths = "layer widths >= 1, e.g. (64,64)"
+
+    def one_of(names):
+        return f"one of {', '.join(map(str, names))}", lambda v: isinstance(v, str) and v in names
+    return {
+        "loss": one_of(GENERATOR_LOSSES),
+        "k": (count, _is_count), "pack": (count, _is_count),
+        "packs_per_batch": (count, _is_count), "penalty_every": (count, _is_count),
+        "lr": (rate, _is_rate), "d_lr": (f"None or {rate}", lambda v: v is None or _is_rate(v)),
+        "betas": ("two numbers in [0, 1), e.g. (0.5,0.9)",
+                  lambda v: isinstance(v, (tuple, list)) and len(v) == 2
+                  and all(_is_number(b) and 0 <= b < 1 for b in v)),
+        "g_hidden": (widths, _is_widths), "d_hidden": (widths, _is_widths),
+        "g_batch_norm": ("True or False", lambda v: isinstance(v, bool)),
+        "d_activation": one_of(activations),
+        "init": one_of(INITS),
+        "lr_decay": one_of(LR_DECAYS),
+        "g_average": ("None or an EMA decay in (0, 1)",
+                      lambda v: v is None or _is_number(v) and 0 < v < 1),
+        "penalty": (f"None or {one_of(PENALTIES)[0]}",
+                    lambda v: v is None or one_of(PENALTIES)[1](v)),
+        "gamma": ("a finite number >= 0", lambda v: _is_number(v) and math.isfinite(v) and v >= 0),
+    }
+
+
+def _is_number(value):
+    """int or float; True and False are not numbers here."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_rate(value):
+    return _is_number(value) and math.isfinite(value) and value > 0
+
+
+def _is_widths(value):
+    return isinstance(value, (tuple, list)) and len(value) > 0 and all(map(_is_count, value))
 
 
 def build(data_name, settings, seed, device="cpu", iterations=None):
@@ -308,12 +378,42 @@ def measure_speed(config_name, seconds, overrides=None, device="cpu", warmup=10)
 
 # ---------------------------------------------------------------- worker processes
 
+class RunError(RuntimeError):
+    """The run's own code raised (bad settings, a bug): another try would raise it again, so it
+    is not retried, unlike a worker that died or was killed. `retry` is what the sweep looks at
+    (worth_retrying): an attribute survives the trip back from a Dask worker even where the
+    class itself arrives as a copy."""
+    retry = False
+
+
+def worth_retrying(error):
+    return getattr(error, "retry", True)
+
+
+def execute(task):
+    """Run one task in this process. An exception from the run's own code becomes RunError;
+    MemoryError stays itself, since another try (on another machine) may have the memory."""
+    args = dict(task)
+    kind = args.pop("task")
+    try:
+        return train_run(**args) if kind == "train" else measure_speed(**args)
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise RunError(f"{type(error).__name__}: {error}") from error
+
+
 def worker_main():
-    """`quality_2d.py --worker`: one task as JSON on stdin, its result as JSON on stdout."""
+    """`quality_2d.py --worker`: one task as JSON on stdin, its result as JSON on stdout. An
+    error of the run itself is written there too ({"run_error": ...}, exit 1), so the sweep
+    can tell it from a worker that died, which leaves no such line."""
     _die_with_parent()
     task = json.loads(sys.stdin.read())
-    kind = task.pop("task")
-    result = train_run(**task) if kind == "train" else measure_speed(**task)
+    try:
+        result = execute(task)
+    except RunError as error:
+        sys.stdout.write(json.dumps({"run_error": str(error)}) + "\n")
+        sys.exit(1)
     result["threads"] = {k: os.environ.get(k) for k in THREAD_VARS}
     sys.stdout.write(json.dumps(result) + "\n")
 
@@ -342,9 +442,7 @@ def run_task(task, in_process):
     """Run one task: in this process (jobs = 0), or in a fresh one-thread worker process. Dask
     sends this function to its workers by value, so it holds no lock (see _run_tracked)."""
     if in_process:
-        args = dict(task)
-        kind = args.pop("task")
-        return train_run(**args) if kind == "train" else measure_speed(**args)
+        return execute(task)
     command, env = worker_command()
     done = subprocess.run(command, input=json.dumps(task), capture_output=True, text=True,
                           env=env)
@@ -359,9 +457,18 @@ def worker_command():
 
 
 def worker_result(task, returncode, stdout, stderr):
-    if returncode != 0:
-        raise RuntimeError(f"worker for {task} failed (exit {returncode}):\n{stderr[-3000:]}")
-    return json.loads(stdout.strip().splitlines()[-1])
+    """The result a worker process wrote; RunError if the run's own code raised; RuntimeError
+    (worth a retry) if the worker died without saying why."""
+    last = (stdout.strip().splitlines() or [""])[-1]
+    if returncode == 0:
+        return json.loads(last)
+    try:
+        said = json.loads(last)
+    except ValueError:
+        said = None                         # killed, or died before it could say anything
+    if isinstance(said, dict) and "run_error" in said:
+        raise RunError(said["run_error"])
+    raise RuntimeError(f"worker for {task} failed (exit {returncode}):\n{stderr[-3000:]}")
 
 
 def _run_tracked(task, in_process):
@@ -388,31 +495,6 @@ def stop_workers():
         _stopping.set()                     # and start no new one
         for worker in _workers:
             worker.kill()
-
-
-def task_key(task):
-    """What makes two runs the same run: the journal's key."""
-    return json.dumps([task[k] for k in ("data_name", "config_name", "seed", "iterations",
-                                         "overrides", "device")], sort_keys=True)
-
-
-def read_journal(path):
-    """(header, {task key: result}) of a sweep's journal; (None, {}) when there is none. A
-    last line cut short by a kill is ignored (that run is simply run again)."""
-    if not os.path.exists(path):
-        return None, {}
-    header, finished = None, {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if header is None:
-                header = entry
-            else:
-                finished[entry["key"]] = entry["result"]
-    return header, finished
 
 
 def run_tasks(tasks, jobs, on_done, scheduler=None, on_failed=None):
@@ -447,16 +529,17 @@ def run_tasks(tasks, jobs, on_done, scheduler=None, on_failed=None):
 
 
 def _run_twice(task, in_process, on_failed, run=None):
-    """run(task, in_process) (default run_task), tried once more after a failure when
-    on_failed is given."""
+    """run(task, in_process) (default run_task). When on_failed is given, a failure that
+    another try may not repeat (a worker that died) is tried once more, and a run that still
+    fails is reported to on_failed (the result None)."""
     run = run or run_task
     if on_failed is None:
         return run(task, in_process)
     for attempt in (1, 2):
         try:
             return run(task, in_process)
-        except Exception as error:          # a killed worker, an exception in the run
-            if attempt == 2 or _stopping.is_set():
+        except Exception as error:
+            if attempt == 2 or not worth_retrying(error) or _stopping.is_set():
                 on_failed(task, error)
                 return None
 
@@ -467,25 +550,32 @@ def run_on_dask(tasks, jobs, on_done, scheduler, on_failed=None):
     address (`dask scheduler` on one machine, `dask worker ADDRESS --nthreads 1` on each).
     A task is run_task(task, False), the same one-thread worker process as the local pool, so
     a run gives the same numbers wherever it lands (each machine needs this checkout at the
-    same path, and the same Python packages)."""
+    same path, and the same Python packages). With on_failed, a failed task is submitted once
+    more if worth_retrying, as in the local pool (not Dask's retries=, which retries every
+    error, even one the run's own code raises every time)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import as_completed
     except ImportError as error:
         raise SystemExit(f"--scheduler needs Dask: pip install -e \".[sweep]\" ({error})")
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    client = Client(cluster if cluster is not None else scheduler)
+    client, cluster = connect(scheduler, jobs)
     try:
-        retries = 0 if on_failed is None else 1     # Dask runs a failed task once more
-        futures = {client.submit(run_task, task, False, pure=False, retries=retries): i
-                   for i, task in enumerate(tasks)}
+        futures, tries = {}, [0] * len(tasks)
+
+        def submit(i):
+            tries[i] += 1
+            future = client.submit(run_task, tasks[i], False, pure=False)
+            futures[future] = i
+            return future
         results = [None] * len(tasks)
-        for future in as_completed(futures):
-            i = futures[future]
+        queue = as_completed([submit(i) for i in range(len(tasks))])
+        for future in queue:
+            i = futures.pop(future)
             if future.status == "error" and on_failed is not None:
-                on_failed(tasks[i], future.exception())
+                error = future.exception()
+                if tries[i] == 1 and worth_retrying(error):
+                    queue.add(submit(i))
+                else:
+                    on_failed(tasks[i], error)
                 continue
             results[i] = future.result()
             on_done(tasks[i], results[i])
@@ -496,25 +586,254 @@ def run_on_dask(tasks, jobs, on_done, scheduler, on_failed=None):
             cluster.close()
 
 
+def connect(scheduler, jobs):
+    """(a Dask client, the LocalCluster it runs on or None) for --scheduler; a scheduler that
+    does not answer in CONNECT_TIMEOUT_S is one line, not a traceback."""
+    from dask.distributed import Client, LocalCluster
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S), None
+    except OSError:                         # refused, no such host, or a timeout
+        raise RuntimeError(f"--scheduler {scheduler}: nothing answered there in "
+                           f"{CONNECT_TIMEOUT_S} s (is `dask scheduler` running there, and "
+                           f"can this machine reach it?)") from None
+    except (ValueError, TypeError) as error:    # "missing port number", tls:// without certs
+        raise RuntimeError(f"--scheduler {scheduler}: {error} (expected 'local' or an address "
+                           f"such as tcp://10.0.0.5:8786; tls:// needs Dask's TLS settings, "
+                           f"see README.md)") from None
+
+
+# ---------------------------------------------------------------- the journal (--resume)
+#
+# <name>.runs.jsonl. Line 1, the header: the sweep it belongs to (data sets, configurations,
+# seeds, iterations, overrides, device, and a short hash of them) and how its iteration counts
+# were chosen. Then one line per finished run, appended as it arrives. --resume reads it back,
+# maybe after a kill, a full disk or a hand edit, so nothing in it is trusted: the header of
+# another sweep stops the resume, and a line that is cut short or fails a check is skipped with
+# a warning (its run is simply run again).
+
+SELECTION = ("data", "configs", "seeds", "overrides", "device")     # what tells sweeps apart
+
+
+def task_key(task):
+    """What makes two runs the same run: the journal's key."""
+    return json.dumps([task[k] for k in ("data_name", "config_name", "seed", "iterations",
+                                         "overrides", "device")], sort_keys=True)
+
+
+def selection_of(data, configs, seeds, overrides, device):
+    """What a sweep runs, as JSON gives it back (tuples become lists), to compare with a file."""
+    return json.loads(json.dumps({"data": data, "configs": configs, "seeds": seeds,
+                                  "overrides": overrides, "device": device}))
+
+
+def short_hash(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def make_header(selection, iterations, mode, budget_note, calibration):
+    sweep = {**selection, "iterations": iterations}
+    return {"sweep": sweep, "hash": short_hash(sweep), "mode": mode,
+            "budget_note": budget_note, "calibration": calibration}
+
+
+def read_header(path):
+    """(header, what is wrong with it or None) of a journal; (None, None) when there is no
+    journal, or an empty one."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except FileNotFoundError:
+        return None, None
+    if not first.strip():
+        return None, None
+    try:
+        header = json.loads(first)
+    except ValueError:
+        return first, "not JSON"
+    return header, header_problem(header)
+
+
+def header_problem(header):
+    """What makes a journal's first line no sweep header of this script; None when it is one."""
+    if not isinstance(header, dict) or not isinstance(header.get("sweep"), dict):
+        older = isinstance(header, dict) and "iterations" in header
+        return ("no sweep description (written by an older quality_2d.py)" if older
+                else "no sweep description")
+    sweep = header["sweep"]
+    missing = [f for f in SELECTION + ("iterations",) if f not in sweep]
+    if missing:
+        return f"its sweep lacks {', '.join(missing)}"
+    if header.get("hash") != short_hash(sweep):
+        return "its hash does not match its sweep (edited by hand?)"
+    configs = sweep["configs"] if isinstance(sweep["configs"], list) else []
+    if not isinstance(sweep["iterations"], dict) or not all(
+            _is_count(sweep["iterations"].get(c)) for c in configs):
+        return "its iterations are not a count >= 1 for each configuration"
+    if not (isinstance(header.get("mode"), str) and isinstance(header.get("budget_note"), str)
+            and (header.get("calibration") is None or isinstance(header["calibration"], dict))):
+        return "its mode, budget_note or calibration is missing or of the wrong type"
+    return None
+
+
+def differences(theirs, ours, fields, where):
+    """"configs gan,minimax in <where>, best in this sweep; ..." for the fields that differ."""
+    return "; ".join(f"{f} {_show(theirs.get(f))} in {where}, {_show(ours[f])} in this sweep"
+                     for f in fields if json.dumps(theirs.get(f), sort_keys=True)
+                     != json.dumps(ours[f], sort_keys=True))
+
+
+def _show(value):
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+def owner(journal, table):
+    """(file, its sweep's selection) of the sweep whose files are at <name>: from the journal's
+    header, else from the table's JSON; (None, None) when neither says."""
+    header, problem = read_header(journal)
+    if header is not None and problem is None:
+        return journal, header["sweep"]
+    try:
+        with open(table, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None, None
+    if isinstance(record, dict) and all(f in record for f in SELECTION):
+        return table, record
+    return None, None
+
+
+def read_runs(path, sweep, log):
+    """{task key: result} of a journal's run records (line 2 on) that pass run_problem; any
+    other line is skipped with one warning line (its run is run again). The key is made from
+    the checked record and the sweep, so a record cannot take another run's place."""
+    finished = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if number == 1 or not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                problem = run_problem(entry, sweep)
+            except ValueError:
+                problem = "cut short (a killed sweep?) or not JSON"
+            if problem:
+                log(f"warning: {path} line {number}: {problem}; skipped, its run runs again")
+                continue
+            r = entry["result"]
+            finished[task_key({"data_name": r["data"], "config_name": r["config"],
+                               "seed": r["seed"], "iterations": r["iterations"],
+                               "overrides": sweep["overrides"], "device": sweep["device"]})] = r
+    return finished
+
+
+def run_problem(entry, sweep):
+    """What is wrong with a journal's run record ("hq: expected a number in [0, 1], got NaN"),
+    or None when every field the table reads passes its check."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("result"), dict):
+        return (f'result: expected a run record {{"key": ..., "result": {{...}}}}, got '
+                f'{_short(entry)}')
+    result = entry["result"]
+    for field, what, ok in run_checks(result, sweep):
+        if field not in result:
+            return f"{field}: missing"
+        if not ok(result[field]):
+            return f"{field}: expected {what}, got {_short(result[field])}"
+    return None
+
+
+def run_checks(r, sweep):
+    """(field, what it must be, test) for a run record, one at a time: a later check may rely
+    on an earlier field (modes on data, iterations on config) only once that one has passed."""
+    yield "data", f"one of {_show(sweep['data'])}", lambda v: v in sweep["data"]
+    yield "config", f"one of {_show(sweep['configs'])}", lambda v: v in sweep["configs"]
+    yield "seed", f"one of {_show(sweep['seeds'])}", lambda v: _is_int(v) and v in sweep["seeds"]
+    count = sweep["iterations"][r["config"]]
+    yield "iterations", f"{count}, this sweep's", lambda v: _is_int(v) and v == count
+    k = MODES[r["data"]]
+    yield "modes", f"an integer in 0..{k}", lambda v: _is_int(v) and 0 <= v <= k
+    yield "hq", "a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1
+    # >= 0 up to rounding: a sum of p ln(K p) over a perfectly even share can end at -1e-17
+    yield "reverse_kl", "a finite number >= 0", lambda v: _is_finite(v) and v >= -1e-9
+    yield "wall_s", "a finite number >= 0", lambda v: _is_finite(v) and v >= 0
+    yield "cpu_s", "a finite number >= 0", lambda v: _is_finite(v) and v >= 0
+    yield "finite", "true or false", lambda v: isinstance(v, bool)
+    yield (f"last_{LOSS_WINDOW}_steps", '{"d_x": a number or null, "d_g_z": ...}',
+           lambda v: isinstance(v, dict) and all(
+               k in v and (v[k] is None or _is_number(v[k])) for k in ("d_x", "d_g_z")))
+    if "samples" in r:                  # the figure's points (a diverged G's may be NaN)
+        yield "samples", "a list of [x, y] points", lambda v: isinstance(v, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(map(_is_number, p)) for p in v)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite(value):
+    return _is_number(value) and math.isfinite(value)
+
+
+def _short(value):
+    """A value as the journal spells it ("many", NaN, null), cut to 60 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def append_line(path, text):
+    """Append one line to the journal. If the file ends inside a line (a kill cut the last
+    record short), a newline closes that line first: otherwise the new record would continue
+    the broken line, and be lost with it."""
+    with open(path, "ab+") as f:            # "a": every write goes to the end
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write(text.encode() + b"\n")
+
+
 # ---------------------------------------------------------------- iteration counts
 
 def parse_iters(text, config_names):
-    """--iters: "N" for every configuration, or "gan=N,best=M" (every selected one named)."""
+    """--iters: "N" for every configuration, or "gan=N,best=M" (every selected one named; a
+    count for a configuration outside the sweep is allowed, so an earlier table's "Reproduce"
+    line works with fewer --configs). ValueError, starting with "--iters", when it is wrong."""
     if text is None:
         return None
     text = text.strip()
     if "=" not in text:
-        n = int(text)
-        return {name: n for name in config_names}
+        return {name: _iteration_count(text) for name in config_names}
     counts = {}
     for part in text.split(","):
         name, _, value = part.partition("=")
-        counts[name.strip()] = int(value)
+        if name.strip() not in CONFIGS:
+            raise ValueError(f"--iters names an unknown configuration {name.strip()!r}: "
+                             f"expected some of {', '.join(CONFIGS)}")
+        counts[name.strip()] = _iteration_count(value)
     missing = [name for name in config_names if name not in counts]
     if missing:
         raise ValueError(f"--iters names no count for {missing}: give N, or name=N for each of "
                          f"{list(config_names)}")
     return {name: counts[name] for name in config_names}
+
+
+def _iteration_count(text):
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"--iters expects counts of G updates >= 1 (N, or config=N,...), got "
+                         f"{text.strip()!r}")
+    return count
 
 
 # Settings that change the work per iteration; the others (loss, lr, d_lr, lr_decay, betas,
@@ -583,10 +902,9 @@ def goal_line(data_name, config_name, summary):
 
 
 def markdown(record):
-    K = {"ring": 8, "grid": 25}
     lines = [f"## Sample quality on the 2-D mode benchmarks ({record['mode']})", ""]
     for data_name in record["data"]:
-        k = K[data_name]
+        k = MODES[data_name]
         lines += [f"### {data_name}: {k} Gaussians, 2 500 samples of the final iterate", "",
                   f"| run | seeds | iterations (G updates) | wall time / run | modes (of {k}) "
                   f"| HQ % | reverse KL |",
@@ -612,7 +930,7 @@ def markdown(record):
                              and record["summary"][data_name][c] is not None]
         lines.append("")
     if record.get("missing"):
-        lines += [f"**Missing runs** (failed twice, left out of the means): "
+        lines += [f"**Missing runs** (failed, left out of the means): "
                   f"{', '.join(record['missing'])}.", ""]
     lines += ["### Every run", "",
               "| data | config | seed | iterations | wall s | CPU s | modes | HQ % | reverse KL "
@@ -744,46 +1062,136 @@ def write_text(path, text):
 
 # ---------------------------------------------------------------- the core function
 
-def result_name(data, configs, seeds, quick, full, overrides):
+def result_name(data, configs, seeds, quick, full, overrides, device="cpu"):
+    """The files' name: quality_2d, then what differs from the whole table. A custom selection
+    gets a short hash of it, so that two different sweeps never share files."""
     name = "quality_2d"
     if list(data) != list(DATASETS):
         name += "_" + "_".join(data)
     default_seeds = [0] if quick else list(range(5))
     if list(configs) != list(CONFIGS) or list(seeds) != default_seeds or overrides:
-        name += "_custom"
+        name += "_custom_" + short_hash(selection_of(list(data), list(configs), list(seeds),
+                                                     dict(overrides or {}), device))
     if quick:
         name += "_quick"
     if full:
         name += "_full"
+    if device != "cpu":
+        name += "_" + device
     return name
+
+
+def fresh_journal(journal, overwrite, log):
+    """Where a fresh start (no --resume) writes its journal. A journal that holds finished runs
+    of this sweep is hours of work: without `overwrite` the sweep stops (--resume runs only the
+    rest); with it the new journal is written beside it, <journal>.new, and replaces it when
+    the first new run is recorded, so a sweep that fails or is stopped before that leaves the
+    old journal as it was."""
+    done = count_run_lines(journal)
+    if not done:
+        return journal
+    if not overwrite:
+        raise RuntimeError(f"{journal} holds {done} finished runs of this sweep: give --resume "
+                           f"to run only the rest, or --overwrite to start afresh")
+    log(f"starting afresh: {journal}'s {done} runs are kept until this sweep records its first")
+    return journal + ".new"
+
+
+def count_run_lines(journal):
+    """How many lines after the header a journal has (0 if there is none): its runs, roughly
+    (read_runs checks them; here only "is there work to lose?" matters)."""
+    try:
+        with open(journal, encoding="utf-8", errors="replace") as f:
+            return max(0, sum(1 for line in f if line.strip()) - 1)
+    except FileNotFoundError:
+        return 0
+
+
+def resumable_header(journal, selection, iters):
+    """The header of the journal to resume (None when there is none yet: the sweep starts), or
+    a one-line RuntimeError when it belongs to another sweep or cannot be read."""
+    header, problem = read_header(journal)
+    if header is None:
+        return None
+    start_afresh = "run without --resume to start afresh (it replaces the journal)"
+    if problem:
+        raise RuntimeError(f"--resume: {journal} line 1 is no sweep header: {problem}; "
+                           f"{start_afresh}, or give another --name or --out")
+    fields = SELECTION + (("iterations",) if iters is not None else ())
+    differ = differences(header["sweep"], {**selection, "iterations": iters}, fields,
+                         "the journal")
+    if differ:
+        raise RuntimeError(f"--resume: {journal} is another sweep's journal ({differ}): resume "
+                           f"with its options, or give this sweep another --name or --out")
+    return header
+
+
+def claim(journal, table, selection):
+    """Stop (RuntimeError) before a sweep replaces the files of another sweep. The same
+    selection again, at any iteration count, replaces them: that is re-running the table."""
+    path, theirs = owner(journal, table)
+    differ = differences(theirs, selection, SELECTION, os.path.basename(path)) if path else ""
+    if differ:
+        raise RuntimeError(f"{path} belongs to another sweep ({differ}): give --name NAME or "
+                           f"another --out to keep both (or remove its files)")
+
+
+def check_sweep(data, configs, seeds, iters):
+    """ValueError unless the sweep's lists name known things once each (seeds: integers >= 0),
+    and iters (if given) has a count >= 1 for every configuration."""
+    for what, values, known in (("data set", data, DATASETS), ("configuration", configs,
+                                                                CONFIGS)):
+        for value in values:
+            if value not in known:
+                raise ValueError(f"unknown {what} {value!r}: expected some of {tuple(known)}")
+    for seed in seeds:
+        if not _is_int(seed) or seed < 0:
+            raise ValueError(f"a seed must be an integer >= 0, got {seed!r}")
+    for what, values in (("data set", data), ("configuration", configs), ("seed", seeds)):
+        if len(set(values)) != len(values) or not values:
+            raise ValueError(f"expected each {what} once (and one at least), got {values}")
+    if iters is not None:
+        for config in configs:
+            if not _is_count(iters.get(config)):
+                raise ValueError(f"iterations of {config}: expected an integer >= 1, got "
+                                 f"{iters.get(config)!r}")
 
 
 def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None, quick=False,
         full=False, budget_s=BUDGET_S, calibrate_s=CALIBRATE_S, jobs=2, overrides=None,
         device="cpu", out=RESULTS, name=None, figure=True, log=print, scheduler=None,
-        resume=False):
+        resume=False, overwrite=False):
     """Train every (data set, configuration, seed), score it, write <name>.{md,json,png} to
     `out`; return the record. iters: {config: G updates} or None (calibrate to budget_s, or
     --quick / --full). jobs: runs at a time in one-thread worker processes (0: in this process,
     with its own thread settings). scheduler: "local" or a Dask scheduler's address, to run
     the training runs on a Dask cluster (run_on_dask; the calibration stays local).
     Every finished run is appended to <name>.runs.jsonl as it arrives; resume=True reads that
-    file and runs only what it lacks, with the iteration counts it recorded."""
+    file and runs only what it lacks, with the iteration counts it recorded. Files of another
+    sweep at <name> are never replaced (RuntimeError), nor, without overwrite=True, a journal of
+    this sweep's finished runs (fresh_journal); a sweep in which no run succeeded is a
+    RuntimeError too, after the journal and before any table."""
     data, configs, seeds = list(data), list(configs), list(seeds)
-    for d in data:
-        if d not in DATASETS:
-            raise ValueError(f"unknown data set {d!r}: expected some of {DATASETS}")
+    check_sweep(data, configs, seeds, iters)
     overrides = dict(overrides or {})
     recipes = {c: recipe(c, overrides) for c in configs}
-    name = name or result_name(data, configs, seeds, quick, full, overrides)
+    name = name or result_name(data, configs, seeds, quick, full, overrides, device)
     machine = machine_info()
     t_start = time.perf_counter()
     calibration = None
     os.makedirs(out, exist_ok=True)
     journal = os.path.join(out, name + ".runs.jsonl")
-    header, finished = read_journal(journal) if resume else (None, {})
-    if header is not None and iters is None:         # the interrupted sweep's counts
-        iters, mode = header["iterations"], header["mode"]
+    selection = selection_of(data, configs, seeds, overrides, device)
+    header = resumable_header(journal, selection, iters) if resume else None
+    # Where this sweep writes its journal: the journal itself, or, on a fresh start over a
+    # journal that holds finished runs, a new file that replaces it at the first run recorded.
+    writing = {"journal": journal}
+    if header is None:
+        claim(journal, os.path.join(out, name + ".json"), selection)
+        writing["journal"] = fresh_journal(journal, overwrite, log)
+    finished = {} if header is None else read_runs(journal, header["sweep"], log)
+    if header is not None:                          # the interrupted sweep's counts
+        iters, mode = header["sweep"]["iterations"], header["mode"]
         budget_note, calibration = header["budget_note"], header["calibration"]
         log(f"resuming {journal}: {len(finished)} runs done")
     elif iters is not None:
@@ -836,9 +1244,8 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
                   overrides=overrides, device=device, keep_samples=figure and s == seeds[0])
              for d in data for c in configs for s in seeds]
     if header is None:
-        write_text(journal, json.dumps({"iterations": iters, "mode": mode,
-                                        "budget_note": budget_note,
-                                        "calibration": calibration}) + "\n")
+        write_text(writing["journal"], json.dumps(make_header(selection, iters, mode, budget_note,
+                                                              calibration)) + "\n")
     pending = [t for t in tasks if task_key(t) not in finished]
     log(f"{len(pending)} runs" + (f" ({len(tasks) - len(pending)} done before)" if finished
                                   else "") + ", " +
@@ -846,8 +1253,10 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
     progress = {"done": 0, "t0": time.perf_counter()}
 
     def report(task, r):
-        with open(journal, "a", encoding="utf-8") as f:     # kept as it arrives (--resume)
-            f.write(json.dumps({"key": task_key(task), "result": r}) + "\n")
+        append_line(writing["journal"], json.dumps({"key": task_key(task), "result": r}))
+        if writing["journal"] != journal:       # a fresh start's first run: only now does its
+            os.replace(writing["journal"], journal)     # journal replace the old one
+            writing["journal"] = journal
         progress["done"] += 1
         elapsed = time.perf_counter() - progress["t0"]
         left = elapsed / progress["done"] * (len(pending) - progress["done"])
@@ -858,18 +1267,24 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
             + ("" if r["finite"] else "  (non-finite losses)"))
 
     def failed(task, error):
-        log(f"  FAILED twice: {task['data_name']} {task['config_name']} seed {task['seed']}: "
-            f"{str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}")
+        how = "FAILED twice" if worth_retrying(error) else "FAILED (an error of the run " \
+            "itself: not retried)"
+        words = str(error).strip()
+        log(f"  {how}: {task['data_name']} {task['config_name']} seed {task['seed']}: "
+            f"{words.splitlines()[-1] if words else type(error).__name__}")
     fresh = dict(zip(map(task_key, pending), run_tasks(pending, jobs, report, scheduler, failed)))
     runs = [finished.get(task_key(t)) or fresh.get(task_key(t)) for t in tasks]
     missing = [f"{t['data_name']} {t['config_name']} seed {t['seed']}"
                for t, r in zip(tasks, runs) if r is None]
     runs = [r for r in runs if r is not None]
+    if not runs:
+        raise RuntimeError(f"no run succeeded ({len(missing)} failed, see FAILED above); no "
+                           f"table written")
     samples = {(r["data"], r["config"]): (r, r.pop("samples")) for r in runs if "samples" in r}
     summary = {d: {c: summarise([r for r in runs if r["data"] == d and r["config"] == c])
                    for c in configs} for d in data}
     if missing:
-        log(f"missing ({len(missing)} runs failed twice): {', '.join(missing)}")
+        log(f"missing ({len(missing)} runs failed): {', '.join(missing)}")
     machine["loadavg_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     record = {"name": name, "mode": mode, "data": data, "configs": configs, "seeds": seeds,
               "iterations": iters, "budget_s": budget_s if mode == "budget" else None,
@@ -894,18 +1309,48 @@ def run(data=DATASETS, configs=tuple(CONFIGS), seeds=(0, 1, 2, 3, 4), iters=None
 # ---------------------------------------------------------------- command line
 
 def parse_set(items):
-    """--set key=value (repeatable): values as Python literals (1e-3, 4, (64, 64)) or text."""
+    """--set key=value (repeatable): values as Python literals (1e-3, 4, (64, 64)) or text,
+    each checked (check_setting); ValueError names the setting and what it must be."""
     overrides = {}
     for item in items or []:
         for part in _split_top_level(item):
             key, sep, value = part.partition("=")
             if not sep:
-                raise ValueError(f"--set expects key=value, got {part!r}")
+                raise ValueError(f"expected key=value, got {part!r}")
             try:
-                overrides[key.strip()] = ast.literal_eval(value.strip())
-            except (ValueError, SyntaxError):
-                overrides[key.strip()] = value.strip()
+                value = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                value = value.strip()       # text: lr_decay=linear
+            overrides[key.strip()] = check_setting(key.strip(), value)
     return overrides
+
+
+def setting_argument(text):
+    """argparse's type for --set: one KEY=VALUE[,KEY=VALUE] -> {key: value}."""
+    try:
+        return parse_set([text])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def comma_list(parse):
+    """argparse's type for a comma-separated list, each item through parse (which raises
+    argparse.ArgumentTypeError), none twice."""
+    def parse_list(text):
+        values = [parse(item.strip()) for item in text.split(",")]
+        twice = sorted({str(v) for v in values if values.count(v) > 1})
+        if twice:
+            raise argparse.ArgumentTypeError(f"{', '.join(twice)} given twice in {text!r}")
+        return values
+    return parse_list
+
+
+def one_of(names):
+    def parse(text):
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"expected some of {','.join(names)}, got {text!r}")
+        return text
+    return parse
 
 
 def _split_top_level(text):
@@ -925,30 +1370,42 @@ def _split_top_level(text):
 def main(argv=None):
     if argv is None and sys.argv[1:] == ["--worker"]:
         return worker_main()
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+    # Every number and name is checked as it is parsed: a bad one is argparse's one line
+    # ("quality_2d.py: error: argument --seeds: expected an integer >= 0, got 'a'"), before
+    # anything runs.
+    from minigan.cli import non_negative_int, positive_float
+    p = argparse.ArgumentParser(prog="quality_2d.py", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", default=",".join(DATASETS), help="data sets, comma-separated")
-    p.add_argument("--configs", default=",".join(CONFIGS),
+    # (argparse passes a default given as text through `type` too)
+    p.add_argument("--data", type=comma_list(one_of(DATASETS)), default=",".join(DATASETS),
+                   help="data sets, comma-separated")
+    p.add_argument("--configs", type=comma_list(one_of(tuple(CONFIGS))),
+                   default=",".join(CONFIGS),
                    help=f"configurations, comma-separated, of {', '.join(CONFIGS)}")
-    p.add_argument("--seeds", default="0,1,2,3,4", help="seeds, comma-separated")
+    p.add_argument("--seeds", type=comma_list(non_negative_int), default="0,1,2,3,4",
+                   help="seeds, comma-separated (--quick: 0, unless given)")
     p.add_argument("--iters", default=None, help="G updates per run: N, or config=N,...; "
                    "None: calibrated to --budget")
-    p.add_argument("--budget", type=float, default=BUDGET_S, help="CPU seconds per run")
-    p.add_argument("--calibrate", type=float, default=CALIBRATE_S,
+    p.add_argument("--budget", type=positive_float, default=BUDGET_S, help="CPU seconds per run")
+    p.add_argument("--calibrate", type=positive_float, default=CALIBRATE_S,
                    help="CPU seconds of the timed burst per configuration")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK_ITERS} iterations, seed 0 (unless --seeds)")
     p.add_argument("--full", action="store_true",
                    help=f"PacGAN's budget: {FULL_ITERS} iterations per run")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (0: in this process)")
+    p.add_argument("--jobs", type=non_negative_int, default=2,
+                   help="runs at a time (0: in this process)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted sweep from its <name>.runs.jsonl: only the "
                         "runs it lacks, with its iteration counts")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh over a journal of this sweep's finished runs (kept until "
+                        "the first new run is recorded)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on a Dask cluster: 'local' (a LocalCluster of --jobs workers) or "
                         "a scheduler's address, e.g. tcp://10.0.0.5:8786 (pip install -e "
-                        "'.[sweep]')")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        "'.[sweep]'; see README.md: a private network, or TLS)")
+    p.add_argument("--set", action="append", type=setting_argument, metavar="KEY=VALUE",
                    help=f"override a recipe setting for every configuration run, e.g. "
                         f"lr=5e-4 or pack=2 (settings: {', '.join(BASE)})")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
@@ -958,23 +1415,22 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.quick and args.full:
         p.error("--quick and --full exclude each other")
-    if args.jobs < 0:
-        p.error("--jobs must be >= 0")
-    configs = [c.strip() for c in args.configs.split(",")]
+    seeds = [0] if args.quick and args.seeds == list(range(5)) else args.seeds
     try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-        if args.quick and args.seeds == "0,1,2,3,4":
-            seeds = [0]
-        iters = parse_iters(args.iters, configs)
+        iters = parse_iters(args.iters, args.configs)
+    except ValueError as error:
+        p.error(str(error))
+    overrides = {key: value for item in args.set or [] for key, value in item.items()}
+    try:
         # SIGTERM (a batch system's "stop", `kill`) ends the sweep as Ctrl-C does: the
         # runs kept in the journal stay, the worker processes are stopped, --resume goes on.
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        run(data=[d.strip() for d in args.data.split(",")], configs=configs, seeds=seeds,
+        run(data=args.data, configs=args.configs, seeds=seeds,
             iters=iters, quick=args.quick, full=args.full, budget_s=args.budget,
-            calibrate_s=args.calibrate, jobs=args.jobs, overrides=parse_set(args.set),
+            calibrate_s=args.calibrate, jobs=args.jobs, overrides=overrides,
             device=args.device, out=args.out, name=args.name, figure=not args.no_figure,
-            scheduler=args.scheduler, resume=args.resume)
-    except (ValueError, RuntimeError) as error:
+            scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite)
+    except (ValueError, RuntimeError, OSError) as error:
         sys.exit(f"quality_2d.py: error: {error}")
     except KeyboardInterrupt:
         stop_workers()
