@@ -7,6 +7,7 @@ The file holds the generator's class and sizes beside its weights (Module.save),
 is needed. Sampling runs in eval mode: BatchNorm uses its running statistics.
 """
 import os
+import warnings
 
 from . import backend, cli
 from .gan import GeneratorBase, describe, load_model
@@ -18,7 +19,8 @@ from .tensor import Tensor
 
 def sample(path, n, label=None, seed=0, device="cpu"):
     """n samples (a Tensor on `device`) from the generator saved at `path`; for a conditional
-    generator, all of class `label` (random classes when label is None)."""
+    generator, all of class `label` (random classes when label is None). Samples that are not
+    finite are refused (ValueError), not returned."""
     G = load_model(path, device)
     if not isinstance(G, GeneratorBase):
         raise ValueError(f"{path} holds a {type(G).__name__}, not a generator: give the "
@@ -35,7 +37,18 @@ def sample(path, n, label=None, seed=0, device="cpu"):
             labels = Tensor(backend.xp_of_device(device).full((n,), label, dtype="int64"))
     elif label is not None:
         raise ValueError("sample: --label given, but this generator is not class-conditional")
-    return G.sample(n, rng, labels=labels)
+    with warnings.catch_warnings():
+        # NumPy's "overflow encountered in matmul" would name minigan's insides; the check
+        # below names the file instead.
+        warnings.filterwarnings("ignore", "(overflow|invalid value) encountered", RuntimeWarning)
+        samples = G.sample(n, rng, labels=labels)
+    # load_model refuses non-finite weights, so only an overflow gets here (finite weights
+    # too large for float32). One pass over the samples: cheap next to the network that made them.
+    xp = backend.get_array_module(samples.data)
+    if not bool(xp.isfinite(samples.data).all()):
+        raise ValueError(f"{path}: the generator's samples are not finite (NaN or infinity): "
+                         f"its weights are finite but overflow float32")
+    return samples
 
 
 OUTPUTS = (".png", ".pdf", ".svg", ".jpg", ".npy")    # an image grid, or the samples' array

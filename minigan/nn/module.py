@@ -7,6 +7,9 @@ order of ``parameters()`` and the names in ``state_dict()`` ("layers.0.weight", 
 
 Buffers are arrays that belong to the state but are not trained (BatchNorm's running
 statistics): a layer lists their attribute names in ``self.buffers``.
+
+``save()`` writes the state to an .npz file; ``load()`` trusts no file: it checks that the file
+holds this module's arrays, of its shapes, with finite values, before it copies any of them.
 """
 import contextlib
 import functools
@@ -26,6 +29,28 @@ def weights_only(arrays):
     """The arrays of a saved file without what save() keeps beside them (config, trained)."""
     return {name: value for name, value in arrays.items()
             if name not in (CONFIG_KEY, TRAINED_KEY)}
+
+
+def check_weights(arrays, expected, path):
+    """Refuse (one ValueError naming the file and the array) arrays that the module does not
+    have, and values that are not finite: NaN weights would load, and training would fail steps
+    later with advice about the learning rate; sampling would give NaN images."""
+    unexpected = sorted(set(arrays) - set(expected))
+    if unexpected:
+        raise ValueError(f"{path}: holds {unexpected[0]!r}, an array this network does not have "
+                         f"({len(unexpected)} in all): it was saved from another network")
+    for name, array in arrays.items():
+        check_finite(array, name, path)
+
+
+def check_finite(array, name, path):
+    """Refuse an array that holds NaN or infinity (a damaged file, or a diverged run's)."""
+    xp = backend.get_array_module(array)
+    bad = array.size - int(xp.count_nonzero(xp.isfinite(array)))
+    if bad:
+        raise ValueError(f"{path}: {name} is not finite ({bad} of its {array.size} values are "
+                         f"NaN or infinity): the file is damaged, or was saved from a run that "
+                         f"diverged")
 
 
 class Parameter(Tensor):
@@ -219,8 +244,22 @@ class Module:
         save_arrays(path, arrays)
 
     def load(self, path):
-        """Load parameters saved with save(); returns self."""
-        return self.load_state_dict(weights_only(load_arrays(path)))
+        """Load parameters saved with save(); returns self.
+
+        The file is checked before anything is copied: it must hold every parameter and buffer
+        with this module's shape (load_arrays reads each array's header before its data, so a
+        wrong or oversized array is never inflated), nothing else beside the config, and only
+        finite numbers. A bad file raises one ValueError naming it and the array."""
+        expected = self.expected_arrays()
+        arrays = weights_only(load_arrays(path, expected))
+        check_weights(arrays, expected, path)
+        return self.load_state_dict(arrays)
+
+    def expected_arrays(self):
+        """{name: (shape, dtype)} of every parameter and buffer: what a saved file must hold."""
+        arrays = {name: p.data for name, p in self.named_parameters()}
+        arrays.update(self.named_buffers())
+        return {name: (tuple(a.shape), a.dtype) for name, a in arrays.items()}
 
     def __repr__(self):
         children = list(self.named_children())
