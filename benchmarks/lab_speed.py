@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -70,22 +71,33 @@ def start_server(data):
     return process, line.split("open ")[1].split()[0]
 
 
-def post(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+def page_headers(url):
+    """What the lab's page sends with every POST (server.py's gate): JSON, and the token the
+    server wrote into the page."""
+    with urllib.request.urlopen(url, timeout=60) as reply:
+        page = reply.read().decode()
+    token = re.search(r'name="lab-token" content="([^"]+)"', page).group(1)
+    return {"Content-Type": "application/json", "X-Lab-Token": token}
+
+
+def post(url, body, headers):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers=headers)
     with urllib.request.urlopen(req, timeout=60) as reply:
         return json.loads(reply.read())
 
 
 def time_requests(url, k, seconds):
     """Requests per second of the play loop's request, and the mean size of a reply."""
-    post(url + "api/settings", {"k": k})
+    headers = page_headers(url)
+    post(url + "api/settings", {"k": k}, headers)
     since, count, size = 0, 0, 0
     for _ in range(5):                                   # warm up
-        since = len(post(url + "api/act", {"action": "step"})["history"])
+        since = len(post(url + "api/act", {"action": "step"}, headers)["history"])
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        req = urllib.request.Request(url + "api/act", method="POST", data=json.dumps(
-            {"action": "step", "since": since}).encode())
+        req = urllib.request.Request(url + "api/act", method="POST", headers=headers,
+                                     data=json.dumps({"action": "step", "since": since}).encode())
         with urllib.request.urlopen(req, timeout=60) as reply:
             text = reply.read()
         state = json.loads(text)

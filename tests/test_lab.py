@@ -270,9 +270,12 @@ def server():
 
 
 def request(server, path, body=None, raw=None, method=None):
-    """(status, JSON or text) of one request to the lab."""
+    """(status, JSON or text) of one request to the lab, with the headers its page sends (the
+    gate's rules are tested in test_lab_gate.py)."""
     data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(server.url.rstrip("/") + path, data=data, method=method)
+    headers = {"Content-Type": "application/json", "X-Lab-Token": server.token}
+    req = urllib.request.Request(server.url.rstrip("/") + path, data=data, method=method,
+                                 headers=headers if data is not None else {})
     try:
         with urllib.request.urlopen(req, timeout=30) as reply:
             status, text, kind = reply.status, reply.read(), reply.headers["Content-Type"]
@@ -321,7 +324,7 @@ def test_server_refuses_bad_requests_and_keeps_running(server, path, body, raw, 
 
 def test_server_refuses_a_huge_body_and_unknown_paths(server):
     status, reply = request(server, "/api/settings", raw=b" " * (2 ** 20 + 1))
-    assert status == 400 and "1 byte to 1048576 bytes" in reply["error"]
+    assert status == 413 and "1 byte to 1048576 bytes" in reply["error"]
     for path in ("/../minigan/lab/server.py", "/static/lab.js", "/etc/passwd", "/api/nothing"):
         status, reply = request(server, path)
         assert status == 404 and "no such page" in reply["error"]
@@ -447,8 +450,9 @@ def test_a_page_that_leaves_before_its_answer_is_no_error(server, capsys):
     body = json.dumps({"action": "step", "repeat": 20}).encode()
     host, port = server.server_address[:2]
     with socket.create_connection((host, port)) as s:
-        s.sendall(b"POST /api/act HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        s.sendall(f"POST /api/act HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                  f"Content-Type: application/json\r\nX-Lab-Token: {server.token}\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
         # Close at once, with RST: the server finds the socket gone when it answers.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     for _ in range(200):

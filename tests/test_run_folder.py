@@ -231,3 +231,13 @@ def test_a_replacement_killed_outright_is_undone_at_the_next_start(old_run, tmp_
     assert again.returncode == 2 and "holds a run already" in again.stderr
     assert "the old run is back in place" in again.stderr
     assert contents(out) == before
+
+
+@pytest.mark.parametrize("flag, name", [("--export", "replay.html"), ("--gif", "replay.gif")])
+def test_lab_replay_onto_an_existing_file_needs_overwrite(tmp_path, capsys, flag, name):
+    from minigan.lab.__main__ import main
+    target = tmp_path / name
+    target.write_bytes(b"the user's replay")
+    code, text = run(main, "python -m minigan.lab", [flag, str(target), "--steps", "1"], capsys)
+    assert code == 2 and f"{flag} {target} exists; give --overwrite" in text
+    assert target.read_bytes() == b"the user's replay"

@@ -9,7 +9,8 @@ Read it in this order:
     views.py      the layers of the plane (D's heat map, G's push on each sample, G's warped
                   latent grid, D's slope), each computed at once for all its points
     session.py    one game: the trainer's own D and G updates, what each moved, the history
-    server.py     the local web server: one session, one request at a time
+    server.py     the local web server: one session, one update at a time, and the gate every
+                  request passes (its own page only: Host, Origin, a token, JSON, bounded work)
     static/       the page (HTML, CSS and one plain JavaScript file, no build step)
     __main__.py   the command line
 

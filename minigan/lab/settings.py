@@ -4,6 +4,14 @@ A request that fails a check changes nothing: the server answers 400 with the me
 the page shows. The limits keep a click from starting something that would take the server
 down (a learning rate of 1e9, a million drawn points); they are wide enough for any experiment
 the 2-D GANs make sense for.
+
+The work one request may ask for is bounded too (check_work, the server's 413): an update costs
+about its batch size plus a fixed share (copies of both networks to undo it, the mode figures),
+so `updates x (batch size + UPDATE_ROWS)` must stay under MAX_WORK. The lab's networks have a
+fixed size, so this is all a request can vary. The largest requests allowed took 0.3 to 1.6 s
+on a 2-core CPU that was busy with other work (any batch size, k and penalty); the 2100 updates
+of batch 1024 that the bound refuses took 25 s there. One step at the largest k and batch size
+always fits, so the page's Play (one step a request) is never refused.
 """
 import dataclasses
 import math
@@ -20,10 +28,18 @@ MAX_BATCH = 1024
 MAX_GAMMA = 1000.0
 MAX_DRAWN = 10_000           # drawn points
 MAX_COORDINATE = 100.0       # |x|, |y| of a drawn point
+MAX_WORK = 100_000           # updates x (batch size + UPDATE_ROWS) in one request
+UPDATE_ROWS = 256            # an update's fixed cost, counted as that many more samples
 
 
 class LabInputError(ValueError):
     """A value from the browser that the lab refuses (the server's 400)."""
+    status = 400
+
+
+class TooMuchWork(LabInputError):
+    """A request that asks for more training than one request may (the server's 413)."""
+    status = 413
 
 
 @dataclasses.dataclass
@@ -52,17 +68,22 @@ def _choice(name, value, choices):
     return value
 
 
+def _is_number(value):
+    """A finite int or float, not a bool. Not math.isfinite alone: it raises on an int too large
+    for a float (JSON allows 1 followed by 400 zeros), and int() raises on NaN and infinity."""
+    return not isinstance(value, bool) and (isinstance(value, int) or (
+        isinstance(value, float) and math.isfinite(value)))
+
+
 def _integer(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
-            or not low <= value <= high:
+    if not _is_number(value) or value != int(value) or not low <= value <= high:
         raise LabInputError(f"{name}: expected a whole number from {low} to {high}, "
                             f"got {value!r}")
     return int(value)
 
 
 def _number(name, value, low, high, low_included=False):
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
-          and math.isfinite(value) and (low <= value if low_included else low < value)
+    ok = (_is_number(value) and (low <= value if low_included else low < value)
           and value <= high)
     if not ok:
         bracket = "[" if low_included else "("
@@ -81,8 +102,7 @@ def _points(value):
         raise LabInputError(f"points: at most {MAX_DRAWN} drawn points, got {len(value)}")
     for i, p in enumerate(value):
         if not (isinstance(p, list) and len(p) == 2 and all(
-                not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-                and abs(v) <= MAX_COORDINATE for v in p)):
+                _is_number(v) and abs(v) <= MAX_COORDINATE for v in p)):
             raise LabInputError(f"points[{i}]: expected [x, y] with |x|, |y| <= "
                                 f"{MAX_COORDINATE:g}, got {p!r}")
     return [[float(x), float(y)] for x, y in value]
@@ -122,3 +142,19 @@ def updated(settings, changes, data_size):
         raise LabInputError(f"batch_size {new.batch_size} is larger than the data set "
                             f"({n} points)")
     return new
+
+
+def check_work(settings, action, repeat):
+    """Refuse (TooMuchWork) an action that would hold the session longer than about a second:
+    `repeat` times "d", "g" or "step" (k D updates and a G update) at these settings."""
+    if action not in ("d", "g", "step") or isinstance(repeat, bool) or not isinstance(repeat, int):
+        return                      # not work: session.act refuses it with its own message
+    per_repeat = settings.k + 1 if action == "step" else 1
+    cost = settings.batch_size + UPDATE_ROWS
+    work = repeat * per_repeat * cost
+    if work > MAX_WORK:
+        raise TooMuchWork(
+            f"act: {repeat} x {action} at k {settings.k}, batch size {settings.batch_size} is "
+            f"{repeat * per_repeat} updates, {work} units of work (updates x (batch size + "
+            f"{UPDATE_ROWS})); one request may ask for at most {MAX_WORK} (about 1 s): send at "
+            f"most {MAX_WORK // (per_repeat * cost)} repeats at these settings")

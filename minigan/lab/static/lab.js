@@ -65,6 +65,11 @@ window.labDebug = Object.freeze({
 
 const $ = id => document.getElementById(id);
 
+// The server's token, written into this page when it was served: every POST carries it back
+// (X-Lab-Token), with Content-Type application/json, or the server refuses it. Pages of other
+// sites cannot read it (server.py says why). Empty in a replay, which sends nothing.
+const TOKEN = document.querySelector('meta[name="lab-token"]').content;
+
 // Requests go out one at a time, in order: an answer always carries the history rows from the
 // number of rows held when it was sent (`since`), so two at once would both bring the same rows.
 // `fields` undefined: GET the state; else POST `fields` to `path`. Resolves to true if accepted.
@@ -74,7 +79,8 @@ function request(path, fields) {
   const send = () => {
     const since = history.length;
     if (fields === undefined) return fetch(`${path}?since=${since}`).then(readAnswer);
-    return fetch(path, {method: 'POST', headers: {'Content-Type': 'application/json'},
+    return fetch(path, {method: 'POST',
+                        headers: {'Content-Type': 'application/json', 'X-Lab-Token': TOKEN},
                         body: JSON.stringify({...fields, since})}).then(readAnswer);
   };
   const done = queue.then(send).then(
@@ -85,7 +91,8 @@ function request(path, fields) {
   return done;
 }
 
-// The server answers JSON: the state, or {error: message} with status 400 (404, 500).
+// The server answers JSON: the state, or {error: message} with status 400 (403, 404, 413,
+// 415, 500).
 async function readAnswer(response) {
   let answer = null;
   try { answer = await response.json(); } catch (notJson) { /* said below */ }
