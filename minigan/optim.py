@@ -10,9 +10,12 @@ parameter: a graph built before the step still holds the old arrays' *objects*, 
 values, and backward() through it raises instead of returning a gradient for weights that no
 longer exist (see minigan/inplace.py). A subclass that overrides step() must do the same.
 
-Adam first (the GAN's optimiser), then SGD, then how an optimiser's state is saved.
+Adam first (the GAN's optimiser), then SGD, then how an optimiser's state is saved. A
+hyperparameter (lr, Adam's betas and eps, SGD's momentum) is checked whenever it is set: at
+construction, and later (``opt.lr = 1e-3``, as a learning-rate schedule does).
 """
 import math
+import numbers
 
 from . import backend
 from .arguments import check_positive
@@ -54,6 +57,19 @@ class Optimizer:
         """Restore a state_dict() onto these parameters (same order, same shapes)."""
         return load_state_dict(self, state)
 
+    # --- the learning rate, checked whenever it is set ----------------------------------------
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        """A schedule (gan/schedule.py) or the caller may change lr between steps: checked here,
+        not at the next step, where NaN or inf would turn every weight into NaN. 0 is allowed
+        (a linear decay ends there; the step then changes nothing); the constructor asks for
+        more (> 0: a run that starts at 0 trains nothing)."""
+        self._lr = check_hyperparameter(type(self).__name__, "lr", value)
+
 
 def _plain_gradients(params):
     """A gradient left as a Tensor by backward(create_graph=True) is used for its values."""
@@ -74,9 +90,10 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, flat=True):
         super().__init__(params, lr)
-        self.b1, self.b2 = betas
-        if not (0.0 <= self.b1 < 1.0 and 0.0 <= self.b2 < 1.0):
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        self.b1, self.b2 = b1, b2
         self.eps = check_positive("Adam", "eps", eps)
         self.flat = flat
         self.together = None     # fast.adam.FlatMoments while all parameters step together
@@ -116,6 +133,32 @@ class Adam(Optimizer):
         self.together = None     # the restored arrays replace the flat vectors' views
         return super().load_state_dict(state)
 
+    # --- the other hyperparameters, checked whenever they are set, as lr is ------------------
+    # b1 or b2 = 1 would divide by 1 - b^t = 0; eps = 0 gives 0 / 0 where a gradient stays 0.
+    @property
+    def b1(self):
+        return self._b1
+
+    @b1.setter
+    def b1(self, value):
+        self._b1 = check_hyperparameter(type(self).__name__, "b1 (betas[0])", value, below=1)
+
+    @property
+    def b2(self):
+        return self._b2
+
+    @b2.setter
+    def b2(self, value):
+        self._b2 = check_hyperparameter(type(self).__name__, "b2 (betas[1])", value, below=1)
+
+    @property
+    def eps(self):
+        return self._eps
+
+    @eps.setter
+    def eps(self, value):
+        self._eps = check_positive(type(self).__name__, "eps", value)
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with (classical) momentum, as in Goodfellow et al. 2014:
@@ -140,6 +183,15 @@ class SGD(Optimizer):
         v *= self.momentum
         v -= self.lr * p.grad
         p.data += v
+
+    # --- momentum, checked whenever it is set, as lr is --------------------------------------
+    @property
+    def momentum(self):
+        return self._momentum
+
+    @momentum.setter
+    def momentum(self, value):
+        self._momentum = check_hyperparameter(type(self).__name__, "momentum", value, below=1)
 
 
 # --- checkpoints: an optimiser's state by parameter position, as host arrays -------------------
@@ -172,3 +224,16 @@ def load_state_dict(optimizer, state):
         if restored:
             optimizer.state[id(p)] = restored
     return optimizer
+
+
+# --- the hyperparameters' check, when set at construction or later ------------------------------
+
+def check_hyperparameter(owner, name, value, below=math.inf):
+    """`value` if it is a finite number in [0, below); else a ValueError naming the optimiser,
+    e.g. "Adam: lr must be a finite number >= 0, got -1". NaN fails every comparison, hence
+    isfinite; a bool is refused, though Python counts True as 1."""
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and 0 <= value < below):
+        return value
+    expected = ">= 0" if below == math.inf else f"in [0, {below:g})"
+    raise ValueError(f"{owner}: {name} must be a finite number {expected}, got {value!r}")

@@ -50,6 +50,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, name=None):
         if not isinstance(data, backend.array_types):     # e.g. a Function's 0-d result
             data = _array_of_scalar(data, name)
+        _check_dtype(data, name)
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: only floating "
                             f"point tensors can require gradients, got dtype {data.dtype}")
@@ -301,6 +302,16 @@ def _array_of_scalar(data, name):
     raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: data must be a NumPy or "
                     f"CuPy array, got {type(data).__name__}; use minigan.tensor() to make a "
                     f"tensor from a list or a number")
+
+
+def _check_dtype(data, name):
+    """Numbers a Tensor can compute with: floating point, integers (labels, indices) or bools
+    (masks), by the dtype's kind, the same for NumPy and CuPy. Complex numbers have no order
+    (no relu, no max) and their gradients need another calculus; an object array holds Python
+    objects, for which no op is written."""
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: expected a floating "
+                        f"point, integer or bool array, got dtype {data.dtype}")
 
 
 def _as_array(gradient):

@@ -1,12 +1,15 @@
-"""The collapse guard: a warning when D has won the game outright.
+"""Two guards for a run that goes wrong while its losses stay finite, each a warning given once
+through the training loop's `log`: the collapse guard (D has won the game outright) and the
+divergence guard (the updates have blown the game up). Neither stops training: the losses are
+numbers, and only a person can tell a bad run from an unusual one.
 
-A GAN whose D wins outright does not crash: the losses stay finite and the log lines look like
-numbers. But at the game's equilibrium D(x) = D(G(z)) = 1/2 (D's loss ln 4 = 1.386); a mean
-D(G(z)) below 0.01, step after step, means D tells every generated sample apart and the game has
-stopped (with the minimax loss, G's gradient has vanished too). One bad step is noise; a long
-run of them is a diagnosis, hence a window. The test is on the window's *mean*, not "every step
-below": one fake that D half-accepts lifts a batch's mean D(G(z)) above 0.01 for a step, and
-must not hide a D that has won for hundreds of steps.
+The collapse guard. A GAN whose D wins outright does not crash: the losses stay finite and the
+log lines look like numbers. But at the game's equilibrium D(x) = D(G(z)) = 1/2 (D's loss
+ln 4 = 1.386); a mean D(G(z)) below 0.01, step after step, means D tells every generated sample
+apart and the game has stopped (with the minimax loss, G's gradient has vanished too). One bad
+step is noise; a long run of them is a diagnosis, hence a window. The test is on the window's
+*mean*, not "every step below": one fake that D half-accepts lifts a batch's mean D(G(z)) above
+0.01 for a step, and must not hide a D that has won for hundreds of steps.
 
 Why D(G(z)) alone: with the minimax loss ln(1 - D(G(z))), G's gradient per logit is
 -D(G(z)) ~ 0: G has stopped learning (the non-saturating loss -ln D(G(z)) was proposed for
@@ -16,6 +19,32 @@ or a G that collapsed. D's own loss collapsing (below 0.01, against ln 4 at the 
 needs no separate watch: since -ln(1 - s) >= s, D's loss >= its fake part >= mean D(G(z)), so a
 collapsed D loss is always a rejecting D; the warning says when the loss has collapsed too (then
 D is also sure of every real sample).
+
+The divergence guard. A learning rate far too high does not always end in NaN: each update
+throws the weights so far that the logits reach thousands or 1e14, the sigmoid saturates, and
+the log lines show D(x) = D(G(z)) = 1.000 and losses of 1e14 -- numbers, but no game. Two signs,
+either one over a window (BCE games only: a critic's scores and losses have no fixed scale):
+
+  - D calls every sample real with certainty: mean D(x) and mean D(G(z)) both above 0.99. D's
+    loss on the fakes is then at least ln 100 = 4.6 (ln 2 at the equilibrium), and its gradient
+    pushes hard to lower D(G(z)); a D that stays there for a whole window is not learning from
+    that gradient: its updates overshoot, or its units are saturated or dead.
+  - the losses have grown 100-fold: D's loss, or the size of G's, averages over 100 times its
+    mean over the run's first window. A healthy game stays within a few times its start (D's
+    loss ln 4 = 1.386, G's ln 2 at the equilibrium; some 10 when D is well ahead): a loss of
+    over 100 needs logits of about 100 or more, which well-trained networks do not reach.
+    The reference is never below the equilibrium's value: a first window in which D is
+    already ahead (a run resumed late, D's loss 0.01) must not make the equilibrium's own
+    ln 4 look like a blow-up. A high learning rate usually blows up within the first steps,
+    so the first window itself is compared with the equilibrium's values. For a short run the
+    first window is short too (CollapseGuard.window_for: half the run, at least 50 steps); a
+    run of fewer than 50 steps is not watched.
+
+Both signs read the window's mean, as the collapse guard does. The first asks for nearly every
+step of a window; a single step could trip the second only with a loss 100 x window times the
+reference (some 28 000 for D's in a window of 200), which no healthy step comes near. Only the
+losses and D's verdicts are watched, not the weights: they are what the log shows. The warning
+names both optimisers' learning rates, as they are when it fires, and suggests lower ones.
 """
 import collections
 import math
@@ -23,8 +52,8 @@ import math
 from .history import COLUMNS
 from .losses import CRITIC_LOSSES
 
-D_REAL, D_FAKE, D_X, D_G_Z = (COLUMNS[1:].index(name) for name in ("d_real", "d_fake", "d_x",
-                                                                    "d_g_z"))
+D_REAL, D_FAKE, G, D_X, D_G_Z = (COLUMNS[1:].index(name)
+                                 for name in ("d_real", "d_fake", "g", "d_x", "d_g_z"))
 
 
 class CollapseGuard:
@@ -85,4 +114,80 @@ class CollapseGuard:
                          "outright: G's samples are easy to tell from the data.")
         lines.append("  Weaken D (a lower learning rate than G's, fewer D updates per step k, "
                      "dropout), or check that G learns at all (its optimiser, its learning rate).")
+        return "\n".join(lines)
+
+
+class DivergenceGuard:
+    """Warns once, through `log`, when over the last `window` steps mean D(x) and mean D(G(z))
+    were both above sure_above, or D's loss or the size of G's averaged over blow_up times its
+    reference: its mean over the first window, never less than its equilibrium value (the
+    module's docstring says why). The warning names the learning rates of d_optimizer and
+    g_optimizer. Like CollapseGuard, the window carries over from call to call."""
+
+    sure_above = 0.99                              # "D calls every sample real, with certainty"
+    blow_up = 100                                  # "the losses have grown 100-fold"
+    equilibrium = (math.log(4), math.log(2))       # D's loss and |G's loss| at D = 1/2
+
+    def __init__(self, generator_loss, d_optimizer, g_optimizer):
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.recent = collections.deque()   # the window: (d_x, d_g_z, D's loss, |G's loss|)
+        self.sums = [0.0] * 4               # their sums over the window, kept as it slides
+        self.reference = None               # (D's loss, |G's loss|), set by the first window
+        # A critic's losses (wgan, hinge) have no fixed scale, and its sigmoid says nothing.
+        self.warned = generator_loss in CRITIC_LOSSES
+
+    def check(self, first_step, rows, log, window=None):
+        """rows: history records from step first_step on, each in the order of COLUMNS[1:]."""
+        if self.warned:
+            return
+        window = window or CollapseGuard.window
+        sums = self.sums
+        for i, row in enumerate(rows):
+            # Running sums, as in CollapseGuard. Huge values (1e14) would leave rounding errors
+            # behind when they slide out, but by then the guard has warned and stopped.
+            figures = (row[D_X], row[D_G_Z], row[D_REAL] + row[D_FAKE], abs(row[G]))
+            self.recent.append(figures)
+            for j, value in enumerate(figures):
+                sums[j] += value
+            while len(self.recent) > window:
+                for j, value in enumerate(self.recent.popleft()):
+                    sums[j] -= value
+            if len(self.recent) < window:
+                continue
+            # The first full window is compared with the equilibrium, the later ones with it.
+            reference = self.reference or self.equilibrium
+            if self.reference is None:
+                self.reference = (max(sums[2] / window, self.equilibrium[0]),
+                                  max(sums[3] / window, self.equilibrium[1]))
+            if self.diverged([total / window for total in sums], reference):
+                self.warned = True
+                if log is not None:
+                    log(self.warning(first_step + i, window,
+                                     [total / window for total in sums], reference))
+                return
+
+    def diverged(self, means, reference):
+        """Either sign, on a window's (D(x), D(G(z)), D's loss, |G's loss|) means."""
+        d_x, d_g_z, d_loss, g_loss = means
+        return ((d_x > self.sure_above and d_g_z > self.sure_above)
+                or d_loss > self.blow_up * reference[0] or g_loss > self.blow_up * reference[1])
+
+    def warning(self, step, window, means, reference):
+        d_x, d_g_z, d_loss, g_loss = means
+        lines = [f"warning: step {step}: training has diverged: over the last {window} steps D's "
+                 f"loss averaged {d_loss:.4g} and |G's loss| {g_loss:.4g} (ln 4 = "
+                 f"{math.log(4):.3f} and ln 2 = {math.log(2):.3f} at the equilibrium), D(x) "
+                 f"{d_x:.3f} and D(G(z)) {d_g_z:.3f} (0.5)."]
+        if d_x > self.sure_above and d_g_z > self.sure_above:
+            lines.append(f"  D calls every sample real with certainty (both above "
+                         f"{self.sure_above}): it has stopped telling them apart.")
+        against = "the equilibrium's" if reference is self.equilibrium else "the first window's"
+        for name, mean, ref in (("D's loss", d_loss, reference[0]),
+                                ("|G's loss|", g_loss, reference[1])):
+            if mean > self.blow_up * ref:
+                lines.append(f"  {name} is {mean / ref:.3g} times {against} {ref:.3g}: the "
+                             f"updates have blown it up (over {self.blow_up} times).")
+        lines.append(f"  The losses are finite, but the learning rates are too high for these "
+                     f"networks: D's is {self.d_optimizer.lr:g}, G's {self.g_optimizer.lr:g}. "
+                     f"Lower them (ten times lower, say; Adam's GAN default is 2e-4).")
         return "\n".join(lines)

@@ -73,17 +73,22 @@ class GeneratorBase(Module):
 
     def sample_latent(self, m, rng=None):
         """m latent points z ~ N(0, I), drawn on the generator's device."""
+        check_int(f"{type(self).__name__}.sample_latent", "m (points to draw)", m)
         rng = rng or default_random(self.device)
         return Tensor(rng.normal((m, self.latent_dim)))
 
     def sample_labels(self, m, rng=None):
         """m class labels drawn uniformly, as the conditional G's second input."""
+        check_int(f"{type(self).__name__}.sample_labels", "m (labels to draw)", m)
         rng = rng or default_random(self.device)
         return Tensor(rng.integers(0, self.num_classes, m))
 
     def sample(self, n, rng=None, labels=None):
         """n generated samples (of the given classes, for a conditional G; random classes if
         labels is None), in eval mode and without building a graph."""
+        # Checked here, by its own name: -1 would otherwise fail deep in NumPy, and 1.5 or True
+        # would be taken as a size.
+        check_int(f"{type(self).__name__}.sample", "n (samples to draw)", n)
         z = self.sample_latent(n, rng)
         if self.num_classes and labels is None:
             labels = self.sample_labels(n, rng)

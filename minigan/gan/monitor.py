@@ -4,8 +4,8 @@ nothing the algorithm computes.
 Each step's figures (losses, mean D(x) and D(G(z))) stay on the device in a buffer and reach the
 host history in one copy per flush: on a GPU, reading a loss every step would wait for the GPU
 every step. At each flush the figures are checked (training stops at the first non-finite loss,
-before anything more is saved) and passed to the collapse guard (collapse.py); every
-`log_every` steps a progress line is printed.
+before anything more is saved) and passed to the guards of collapse.py (a diverged run, then a
+collapsed one); every `log_every` steps a progress line is printed.
 """
 import contextlib
 import dataclasses
@@ -93,7 +93,7 @@ class Monitor:
 
     def flush(self):
         """Move the buffered figures to the history (one host copy); stop on the first
-        non-finite loss; run the collapse guard on them."""
+        non-finite loss; run the divergence and collapse guards on them."""
         n, self.filled = self.filled, 0
         if n == 0:
             return
@@ -112,7 +112,11 @@ class Monitor:
                     f"steps); files saved before step {first + i} are intact. Try a lower "
                     f"learning rate.", step=first + i)
         trainer.history.append_rows(first, rows)
-        trainer.collapse_guard.check(first, rows, self.log, self.window)
+        trainer.divergence_guard.check(first, rows, self.log, self.window)
+        # Once the run has diverged, D's verdicts say nothing of who is winning: one warning is
+        # enough. (For a critic both guards are off: their `warned` is set from the start.)
+        if not trainer.divergence_guard.warned:
+            trainer.collapse_guard.check(first, rows, self.log, self.window)
 
     def log_line(self, done, epoch, epochs):
         h = self.trainer.history

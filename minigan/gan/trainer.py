@@ -30,7 +30,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from . import penalties
 from .checks import (check_data, check_labels, check_penalty, check_players, check_schedule,
                      check_settings)
-from .collapse import CollapseGuard
+from .collapse import CollapseGuard, DivergenceGuard
 from .history import History
 from .losses import discriminator_loss, fake_part, generator_loss, real_part
 from .monitor import Monitor
@@ -83,6 +83,8 @@ class GANTrainer:
         self.timing = None      # after train(): its steps, and seconds training and saving (Timing)
         self.history = History(conditional=self.num_classes > 0)
         self.collapse_guard = CollapseGuard(generator_loss)
+        self.divergence_guard = DivergenceGuard(generator_loss, self.d_optimizer,
+                                                self.g_optimizer)
         self.lr_schedules = [] if lr_decay_steps is None else [
             LinearDecay(self.g_optimizer, lr_decay_steps),
             LinearDecay(self.d_optimizer, lr_decay_steps)]
@@ -214,9 +216,10 @@ class GANTrainer:
         with `keep_every`, also every keep_every epochs, keeping that epoch's G as
         generator_eNNN.npz (generator.npz is always the latest).
         Before either, the losses are checked for NaN/inf: training stops at the first bad
-        step, and the files saved before it stay intact. The collapse guard (collapse.py) also
-        looks for a D that has won outright: `log` gets one "warning: ..." line if so (even with
-        log_every=0).
+        step, and the files saved before it stay intact. The guards of collapse.py also look for
+        a D that has won outright and for a run that has diverged with finite losses: `log`
+        gets one "warning: ..." line if so (even with log_every=0; a diverged run's D is not
+        also reported as winning).
         start_epoch: to resume (see load_checkpoint), the first epoch to run; epochs is the last.
         progress: also draw a live progress bar (rate, time left) on an interactive terminal.
         """
