@@ -425,7 +425,8 @@ def footer(args):
         "",
         "1. The flat path (minigan/fast/adam.py) does a dozen array operations per step for "
         "the whole network, the plain loop (Adam.update_one) a dozen per parameter tensor, each "
-        "with its own temporaries: same numbers (tests/test_fast.py).",
+        "with its own temporaries: the same parameters; the same moments too, except those "
+        "the CPU flush sets to 0 (tests/test_fast.py).",
         f"2. A subnormal float32 lies below 1.18e-38, float32's smallest normal number, down to "
         f"1.4e-45, with fewer significant bits; many x86 CPUs compute on subnormals through a "
         f"slow path (how slow depends on the CPU: this table measures the one above), GPUs at "

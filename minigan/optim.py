@@ -1,18 +1,23 @@
 """Optimisers: they change the parameters they were given, and only those.
 
-``step()`` visits each of its parameters that has a gradient and calls ``update_one(p)``, which
-holds the update rule. Updates write into ``p.data`` in place (the Tensor objects the model holds
-are the same ones the optimiser holds). A GAN has two optimisers, one per network: the G
-optimiser cannot move D's weights, whatever gradients D's parameters may carry.
+``step()`` visits each of its parameters that has a gradient g and calls ``update_one(p)``, which
+holds the rule. Adam (Kingma & Ba 2015), the GAN's optimiser, at a parameter's t-th update:
 
-Because the update is in place, ``step()`` also calls ``p.mark_modified()`` on each updated
-parameter: a graph built before the step still holds the old arrays' *objects*, now with new
-values, and backward() through it raises instead of returning a gradient for weights that no
-longer exist (see minigan/inplace.py). A subclass that overrides step() must do the same.
+    m <- b1 m + (1 - b1) g                      running mean of the gradients
+    v <- b2 v + (1 - b2) g^2                    running mean of their squares
+    m_hat = m / (1 - b1^t)                      bias corrections: m and v start at 0, so after
+    v_hat = v / (1 - b2^t)                      t updates they are too small by these factors
+    p <- p - lr m_hat / (sqrt(v_hat) + eps)
 
-Adam first (the GAN's optimiser), then SGD, then how an optimiser's state is saved. A
-hyperparameter (lr, Adam's betas and eps, SGD's momentum) is checked whenever it is set: at
-construction, and later (``opt.lr = 1e-3``, as a learning-rate schedule does).
+SGD with momentum (Goodfellow et al. 2014): v <- momentum v - lr g, then p <- p + v. Updates write
+into ``p.data`` in place: the model and the optimiser hold the same Tensor objects. A GAN has two
+optimisers, one per network: the G optimiser cannot move D's weights, whatever gradients D's
+parameters may carry.
+
+What runs by default: ``Adam(flat=True)`` steps all its parameters at once in two flat vectors
+(minigan/fast/adam.py), the same parameter updates in a dozen array operations per step instead
+of a dozen per parameter, except that on the CPU it also sets subnormal moments to 0 now and then
+(``Adam.step`` says exactly what that changes). ``Adam(flat=False)`` runs ``update_one`` below.
 """
 import math
 import numbers
@@ -25,9 +30,11 @@ from .tensor import Tensor
 
 
 class Optimizer:
+    """What every optimiser shares: the step loop. A subclass writes update_one(p)."""
+
     def __init__(self, params, lr):
         self.params = list(params)
-        self.t = 0               # calls to step()
+        self.steps = 0           # calls to step(); Adam's t is each parameter's own count
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         self.lr = check_positive(type(self).__name__, "lr", lr)
@@ -39,7 +46,13 @@ class Optimizer:
             p.grad = None
 
     def step(self):
-        self.t += 1
+        """update_one(p) for each parameter that has a gradient.
+
+        The update is in place, so each updated parameter is marked modified: a graph built
+        before the step still holds the old arrays' *objects*, now with new values, and
+        backward() through it raises instead of returning a gradient for weights that no longer
+        exist (minigan/inplace.py). A subclass that overrides step() must do the same."""
+        self.steps += 1
         _plain_gradients(self.params)
         for p in self.params:
             if p.grad is not None:
@@ -57,7 +70,15 @@ class Optimizer:
         """Restore a state_dict() onto these parameters (same order, same shapes)."""
         return load_state_dict(self, state)
 
+    # --- the old name of `steps`, kept for code written before the rename -----------------------
+    @property
+    def t(self):
+        """Calls to step(): read `steps` instead (Adam's t in update_one is each parameter's)."""
+        return self.steps
+
     # --- the learning rate, checked whenever it is set ----------------------------------------
+    # A hyperparameter (lr here; Adam's betas and eps, SGD's momentum below) is checked whenever
+    # it is set: at construction, and later (``opt.lr = 1e-3``, as a learning-rate schedule does).
     @property
     def lr(self):
         return self._lr
@@ -83,9 +104,8 @@ class Adam(Optimizer):
 
     A lower b1 than the usual 0.9 lets the momentum follow the opponent's moves faster.
 
-    flat: step all parameters together in two flat vectors when they can (minigan/fast/adam.py):
-    the same numbers as update_one, in a dozen array operations per step instead of a dozen per
-    parameter. False: always the plain loop below.
+    flat: True (the default), step all parameters at once when they can (step() below; on the
+    CPU that saves about a tenth of a W1 training step); False, update_one for each parameter.
     """
 
     def __init__(self, params, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, flat=True):
@@ -99,30 +119,46 @@ class Adam(Optimizer):
         self.together = None     # fast.adam.FlatMoments while all parameters step together
 
     def update_one(self, p):
-        """One parameter's update, as the paper writes it:
+        """One parameter's update, the rule of the module docstring.
 
-            m <- b1 m + (1 - b1) g            running mean of gradients
-            v <- b2 v + (1 - b2) g^2          running mean of squared gradients
-            p <- p - lr m_hat / (sqrt(v_hat) + eps),
-                 m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
+        t is the paper's t: the updates this parameter has had, kept in its state with m and v.
+        It is not the calls to step() (`steps`): a parameter that joins late (after being
+        frozen, say) starts at t = 1. Counted from the first step() instead, its corrections
+        would be ~1 and its first steps oversized (v is too small by 1 - b2, m only by 1 - b1).
 
-        The bias corrections: m and v start at 0, so after t steps they are too small by the
-        factors 1 - b1^t and 1 - b2^t. t counts this parameter's own updates, not the calls to
-        step(): a parameter that joins late (after being frozen, say) must not take oversized
-        first steps."""
+        With flat=True (the default) this runs only when the parameters cannot step together:
+        step() says what runs instead, and how its numbers compare."""
         xp = get_array_module(p.data)
         m, v, t = self.state.get(id(p)) or (xp.zeros_like(p.data), xp.zeros_like(p.data), 0)
         g, t = p.grad, t + 1
         m = self.b1 * m + (1 - self.b1) * g
         v = self.b2 * v + (1 - self.b2) * (g * g)
-        # The corrections applied to the scalars (as PyTorch does): lr / (1 - b1^t) and
-        # sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t).
-        step_size = self.lr / (1 - self.b1 ** t)
-        denominator = xp.sqrt(v) * (1 / math.sqrt(1 - self.b2 ** t)) + self.eps
-        p.data -= step_size * (m / denominator)
+        # m_hat and v_hat, their corrections moved onto two numbers (as PyTorch does):
+        #     lr m_hat / (sqrt(v_hat) + eps)
+        #       = lr (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)
+        #       = [lr / (1 - b1^t)] m / (sqrt(v) [1 / sqrt(1 - b2^t)] + eps)
+        # Equal in exact arithmetic (float32 may round the two forms apart in the last bit);
+        # the bracketed factors are Python floats, which saves two array divisions.
+        step_size = self.lr / (1 - self.b1 ** t)                    # lr m_hat = step_size m
+        sqrt_v_hat = xp.sqrt(v) * (1 / math.sqrt(1 - self.b2 ** t))  # sqrt(v / (1 - b2^t))
+        p.data -= step_size * (m / (sqrt_v_hat + self.eps))
         self.state[id(p)] = [m, v, t]
 
     def step(self):
+        """update_one for each parameter (Optimizer.step), or, with flat=True, all of them at
+        once in two flat vectors (minigan/fast/adam.py) when they can: each has a gradient, all
+        share one device and dtype, all have the same t.
+
+        The flat path does update_one's operations in the same order, so its parameters, m and
+        v are update_one's, bit for bit, with one exception. On the CPU, at every FLUSH_EVERY-th
+        update (fast/adam.py) it sets to 0 the moments below the dtype's smallest normal number
+        (1.2e-38 for float32: subnormals, which many CPUs compute on slowly), where update_one
+        keeps them (~1e-40). What that changes, exactly: those m and v entries (0 against a
+        subnormal). The parameters can differ only where so small a difference reaches the last
+        bit of a number it is added to: a weight within about 1e-30 lr / eps of 0 (a subnormal
+        m moves a weight by under 1.2e-38 lr / eps), or a gradient that comes back below about
+        1e-13 after its moments were flushed. Else they are bit-identical, and on the GPU the
+        flat path is update_one's throughout (tests/test_fast.py: a dead unit's flush)."""
         _plain_gradients(self.params)
         if self.flat and flat_adam.step_together(self):
             return
@@ -199,7 +235,7 @@ class SGD(Optimizer):
 def state_dict(optimizer):
     """{"<i>.<j>": host array}: item j of the state of parameter number i (in the order the
     optimiser was given them), plus "steps"."""
-    out = {"steps": backend.to_numpy(optimizer.t)}
+    out = {"steps": backend.to_numpy(optimizer.steps)}
     for i, p in enumerate(optimizer.params):
         for j, item in enumerate(optimizer.state.get(id(p), ())):
             out[f"{i}.{j}"] = backend.to_numpy(item).copy()
@@ -208,7 +244,7 @@ def state_dict(optimizer):
 
 def load_state_dict(optimizer, state):
     """Restore a state_dict() onto these parameters (same order, same shapes)."""
-    optimizer.t = int(state["steps"])
+    optimizer.steps = int(state["steps"])
     optimizer.state = {}
     for i, p in enumerate(optimizer.params):
         items = [state[f"{i}.{j}"] for j in range(len(state)) if f"{i}.{j}" in state]

@@ -275,7 +275,7 @@ def _g_step(trainer, g_step, update):
         "mean_abs_non_saturating": float(np.abs(ns).mean()),
         "ratio": ratio.tolist(),              # per sample: non-saturating / minimax = 1/D - 1
         "traced_logit_grad_norm": rec.row_of(logits)["grad_norm"],
-        "used_logit_grad_norm": float(np.sqrt((grads[trainer.generator_loss] ** 2).sum())),
+        "used_logit_grad_norm": float(np.sqrt((grads[trainer.game] ** 2).sum())),
         "naive": _naive_failures("G step", _host(logits.data).ravel().tolist()),
     }
 
@@ -322,7 +322,7 @@ def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=
 def _print_trace(say, trainer, start_step, batch_size, d_updates, g, naive, max_lines):
     say(f"minigan.trace: one step of Algorithm 1 on {trainer.device}, the trainer at step "
         f"{start_step}: {trainer.k} D update(s), then one G update")
-    say(f"m={batch_size}, d_update={trainer.d_update!r}, {trainer.generator_loss} G loss; "
+    say(f"m={batch_size}, d_update={trainer.d_update!r}, {trainer.game} G loss; "
         f"G: {trainer.G.num_parameters()} parameters, D: {trainer.D.num_parameters()}")
     say("Tables: the tensors each backward() reached, grouped by phase; # is backward()'s order.")
     say("op: the Function that made the tensor, or the parameter; mean..max: the tensor's values;")
@@ -445,7 +445,7 @@ def _print_d_summary(say, u, trainer):
 
 def _print_g_step(say, g, trainer, max_lines):
     say()
-    say(f"=== phase 3, the G step: G through a frozen D, {trainer.generator_loss} loss, "
+    say(f"=== phase 3, the G step: G through a frozen D, {trainer.game} loss, "
         f"fresh z ===")
     s = g["grad_norm_start"]
     say(f"start: |G.grad| {_num(s['G'])} (g_optimizer.zero_grad: -> None), |D.grad| "
@@ -479,7 +479,7 @@ def _print_g_step(say, g, trainer, max_lines):
     ratio = g["mean_abs_non_saturating"] / g["mean_abs_minimax"]
     say(f"  mean |dL/dl|: minimax {g['mean_abs_minimax']:.4g}, non-saturating "
         f"{g['mean_abs_non_saturating']:.4g}, ratio {ratio:.4g} (per sample: 1/D(G(z)) - 1)")
-    say(f"  norm of the {trainer.generator_loss} row {g['used_logit_grad_norm']:.4g} = |grad| of "
+    say(f"  norm of the {trainer.game} row {g['used_logit_grad_norm']:.4g} = |grad| of "
         f"the logits in the traced backward {g['traced_logit_grad_norm']:.4g}")
 
 

@@ -1,5 +1,6 @@
 """The fast paths of minigan/fast/ give the plain rules' numbers, bit for bit, on every device
-(and the malloc settings of fast/memory.py do what they say)."""
+(Adam's moments too, except those its CPU flush sets to 0: optim.py's Adam.step says exactly
+what differs), and the malloc settings of fast/memory.py do what they say."""
 import platform
 import subprocess
 import sys

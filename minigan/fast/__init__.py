@@ -1,8 +1,10 @@
-"""Fast paths: the same numbers as a plain rule elsewhere, computed with fewer operations.
+"""Fast paths: a plain rule elsewhere, computed with fewer operations.
 
 Each speeds up one thing, is used from one place (a one-line seam beside the plain rule), and is
-tested to give the plain rule's numbers, bit for bit (tests/test_fast.py). Read the plain rule
-first; come here to see what a production engine does about the cost of many small operations.
+tested against the plain rule (tests/test_fast.py): col2im's numbers are the same bit for bit,
+and so are Adam's parameters and moments, except what its flush of subnormal moments on the CPU
+changes (Adam.step in optim.py says exactly what). Read the plain rule first; come here to see
+what a production engine does about the cost of many small operations.
 
 - adam.py: Adam's update of all parameters at once, in two flat vectors (the plain rule:
   ``Adam.update_one`` in optim.py), and the flush of subnormal moments on the CPU.

@@ -10,6 +10,10 @@ gan/acgan.py) has ``num_classes > 0``: its G is told the classes to draw and its
 head naming the class; for the others labels are None and class_logits is None. DCGAN's
 convolutional pair is in gan/dcgan.py.
 
+From the trainer to the layers: generate() and judge() call the network (forward), which for the
+MLP pair is ``self.net``, a Sequential of the layers in nn/layers.py (Dense: functions/matmul.py,
+the activations: functions/activations.py), built by mlp() below.
+
 Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/quality_2d.py):
 ``Generator(batch_norm=True)`` puts a BatchNorm1d after every hidden Dense layer, and
 ``Discriminator(pack=p)`` judges p samples at once ("packing", see the class).

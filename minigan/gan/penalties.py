@@ -11,12 +11,16 @@ settle there instead of circling (Mescheder et al., Theorem 4.1). WGAN-GP asks f
 the lines between real and generated samples: the 1-Lipschitz critic the Wasserstein distance
 needs.
 
+gamma (and WGAN-GP's lambda, `weight` below) is the penalty's weight, not BatchNorm's scale
+(nn/norm_layers.py also calls that gamma). From the trainer it arrives as gamma * penalty_every:
+a lazy penalty, on one D update in n, weighs n times as much (GANTrainer.penalty_term).
+
 Why the second backward. The penalty depends on D's weights theta through the gradient
 g(theta) = dD(x; theta)/dx, itself the output of a backward pass. Its gradient,
 d||g||^2/dtheta = 2 g^T dg/dtheta, differentiates that backward pass: minigan.grad(...,
 create_graph=True) records it as a graph (tensor.py), and the loss's backward() walks through it.
 """
-from ..functions import mean, sum
+from .. import functions as F
 from ..tensor import Tensor, grad
 
 PENALTIES = ("r1", "r2", "gp")
@@ -31,24 +35,25 @@ def squared_input_gradient_norms(D, x):
     x = Tensor(x.data, requires_grad=True)      # a leaf of its own, to differentiate at
     logits, _ = D.judge(x)
     g = grad(logits.sum(), x, create_graph=True)
-    return sum((g * g).reshape(len(logits), -1), axis=1)
+    return F.sum((g * g).reshape(len(logits), -1), axis=1)
 
 
 def r1(D, real, gamma):
-    """gamma/2 E_data ||dD(x)/dx||^2."""
-    return (gamma / 2) * mean(squared_input_gradient_norms(D, real))
+    """gamma/2 E_data ||dD(x)/dx||^2 (gamma: the weight, as the module docstring says)."""
+    return (gamma / 2) * F.mean(squared_input_gradient_norms(D, real))
 
 
 def r2(D, fake, gamma):
-    """gamma/2 E_G ||dD(x)/dx||^2: R1 on the generated samples."""
-    return (gamma / 2) * mean(squared_input_gradient_norms(D, fake))
+    """gamma/2 E_G ||dD(x)/dx||^2: R1 on the generated samples (gamma: as for r1)."""
+    return (gamma / 2) * F.mean(squared_input_gradient_norms(D, fake))
 
 
 def gradient_penalty(D, real, fake, weight, rng):
-    """WGAN-GP: weight * E (||dD(x^)/dx^|| - 1)^2 on random points x^ between pairs of samples."""
+    """WGAN-GP: weight * E (||dD(x^)/dx^|| - 1)^2 on random points x^ between pairs of samples
+    (weight: the paper's lambda; from the trainer, gamma * penalty_every)."""
     shape = (len(real),) + (1,) * (real.ndim - 1)          # one e per pair, broadcast
     e = rng.uniform(shape, dtype=real.dtype)
     between = Tensor(e * real.data + (1 - e) * fake.data)
     # + 1e-12: the norm's derivative g/||g|| is 0/0 where the gradient is exactly 0.
     norms = (squared_input_gradient_norms(D, between) + 1e-12) ** 0.5
-    return weight * mean((norms - 1.0) ** 2)
+    return weight * F.mean((norms - 1.0) ** 2)

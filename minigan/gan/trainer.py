@@ -40,9 +40,11 @@ from .schedule import LinearDecay
 class GANTrainer:
     """Trains a generator against a discriminator by Algorithm 1.
 
-    k: discriminator updates per step (>= 1). generator_loss: "non-saturating" (default) or
-    "minimax". Optimisers default to Adam(lr 2e-4, betas (0.5, 0.999)), one per network.
-    seed: for the latent noise and the choice of real minibatches, on the networks' device.
+    k: discriminator updates per step (>= 1). generator_loss: the game played, "non-saturating"
+    (default) or "minimax" (the paper's two G losses; D's is the BCE of Algorithm 1), "wgan" or
+    "hinge" (D's loss changes too: losses.py); kept as ``trainer.game``. Optimisers default to
+    Adam(lr 2e-4, betas (0.5, 0.999)), one per network. seed: for the latent noise and the
+    choice of real minibatches, on the networks' device.
 
     d_update: "joint" (Algorithm 1, the default): each D update sees m real and m generated
     samples, its loss the sum of both parts. "split" (the Keras tutorials' recipe): two D
@@ -53,15 +55,13 @@ class GANTrainer:
     generated ones (the class G was asked for), and G is pushed to make samples D recognises as
     that class. The loop is the same.
 
-    generator_loss "wgan" or "hinge" play another game: D's loss changes with G's (losses.py).
+    Options outside the algorithm (set up by _set_up_options, below Algorithm 1):
     penalty: "r1", "r2" or "gp" adds a gradient penalty of weight `gamma` (lambda for "gp") to
     D's loss (penalties.py); with penalty_every=n only every n-th D update has it, n times as
     heavy (StyleGAN2's lazy regularisation: the penalty is the costly part of a D update).
-
-    Two options act after each step, outside the algorithm: lr_decay_steps=n decays both
-    learning rates linearly to 0 over n steps (schedule.py); g_average=decay keeps an
-    exponential moving average of G's weights in ``trainer.g_average.model``, to sample from
-    (averaging.py).
+    lr_decay_steps=n decays both learning rates linearly to 0 over n steps (schedule.py);
+    g_average=decay keeps an exponential moving average of G's weights in
+    ``trainer.g_average.model``, to sample from (averaging.py). Both act after each step.
     """
 
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
@@ -70,12 +70,12 @@ class GANTrainer:
         check_players(generator, discriminator, g_optimizer, d_optimizer)
         check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average)
         check_penalty(discriminator, generator_loss, penalty, gamma, penalty_every)
-        self.penalty, self.gamma, self.penalty_every = penalty, gamma, penalty_every
-        self.d_updates = 0      # D updates so far, for penalty_every
         self.G, self.D = generator, discriminator
         self.g_optimizer = g_optimizer or Adam(generator.parameters())
         self.d_optimizer = d_optimizer or Adam(discriminator.parameters())
-        self.k, self.generator_loss, self.d_update = k, generator_loss, d_update
+        # game: the pair of losses played, named by G's (the argument generator_loss); it picks
+        # D's loss too. Not the function generator_loss (losses.py), which takes it as `kind`.
+        self.k, self.game, self.d_update = k, generator_loss, d_update
         self.num_classes = generator.num_classes
         self.device = generator.device
         self.rng = Random(seed, self.device)
@@ -85,12 +85,7 @@ class GANTrainer:
         self.collapse_guard = CollapseGuard(generator_loss)
         self.divergence_guard = DivergenceGuard(generator_loss, self.d_optimizer,
                                                 self.g_optimizer)
-        self.lr_schedules = [] if lr_decay_steps is None else [
-            LinearDecay(self.g_optimizer, lr_decay_steps),
-            LinearDecay(self.d_optimizer, lr_decay_steps)]
-        self.g_average = None if g_average is None else WeightAverage(generator, g_average)
-        if self.device == "cpu":
-            keep_freed_memory()     # each step reuses the last one's memory (fast/memory.py)
+        self._set_up_options(penalty, gamma, penalty_every, lr_decay_steps, g_average)
 
     # --- Algorithm 1 ---------------------------------------------------------------------------
     def train_step(self, data, m, labels=None):
@@ -106,20 +101,23 @@ class GANTrainer:
         return d_steps, g_step
 
     def discriminator_step(self, real, real_labels=None):
-        """D's update(s) on real samples (label 1) and as many generated ones (label 0)."""
+        """D's update(s) on real samples (label 1) and as many generated ones (label 0).
+
+        "logits" are D's raw outputs: logits of D(x) = sigmoid(l) in the BCE games, a critic's
+        scores under "wgan" and "hinge" (losses.py)."""
         z, fake_labels = self.latent(len(real))
         # The fake batch is a constant here: no_grad() builds no graph, so backward() stops at
-        # D's input and never walks into G (the same as G(z).detach(), without the graph).
-        # It does not stop G from being *updated*: only the optimiser's parameter list does that.
+        # D's input and never walks into G (the same as G(z).detach(), without building the
+        # graph first). That decides where gradients are computed (not in G); what changes is
+        # decided by d_optimizer's list, D's parameters only: this update moves D alone.
         with no_grad():
             fake = self.G.generate(z, fake_labels)
-        game = self.generator_loss
         if self.d_update == "joint":
-            # Algorithm 1: L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), one update. D runs twice, on the
-            # real and on the generated batch (BatchNorm normalises each batch on its own).
+            # Algorithm 1: L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) (the BCE games), one update. D runs
+            # twice, on the real and on the generated batch (BatchNorm normalises each on its own).
             real_logits, real_classes = self.D.judge(real)
             fake_logits, fake_classes = self.D.judge(fake)
-            loss, real_loss, fake_loss = discriminator_loss(real_logits, fake_logits, game)
+            loss, real_loss, fake_loss = discriminator_loss(real_logits, fake_logits, self.game)
             real_class_loss = self.class_loss(real_classes, real_labels)
             fake_class_loss = self.class_loss(fake_classes, fake_labels)
             penalty = self.penalty_term(real, fake)
@@ -128,11 +126,11 @@ class GANTrainer:
             # The tutorials' "split": update on the real half-batch, then on the generated one
             # (with the penalty, if any: it may need both batches).
             real_logits, real_classes = self.D.judge(real)
-            real_loss = real_part(real_logits, game)
+            real_loss = real_part(real_logits, self.game)
             real_class_loss = self.class_loss(real_classes, real_labels)
             self.update(self.d_optimizer, real_loss, real_class_loss)
             fake_logits, fake_classes = self.D.judge(fake)
-            fake_loss = fake_part(fake_logits, game)
+            fake_loss = fake_part(fake_logits, self.game)
             fake_class_loss = self.class_loss(fake_classes, fake_labels)
             penalty = self.penalty_term(real, fake)
             self.update(self.d_optimizer, fake_loss, fake_class_loss, penalty)
@@ -143,14 +141,16 @@ class GANTrainer:
     def generator_step(self, m):
         """One G update on m fresh latent points, through a D that is not updated."""
         z, labels = self.latent(m)
-        # D is frozen while the graph is built: its parameters do not require gradients, so
-        # backward() computes dL/d(D's input) -- the signal G learns from -- and nothing for D's
-        # weights. The G optimiser holds only G's parameters, so D could not move anyway.
+        # D is frozen while the graph is built: its parameters do not require gradients, so each
+        # of D's ops records, as it runs, that they need none (its needs_grad).
         with self.D.frozen():
             fake = self.G.generate(z, labels)
             logits, classes = self.D.judge(fake)
-        loss = generator_loss(logits, self.generator_loss)
+        loss = generator_loss(logits, self.game)
         class_loss = self.class_loss(classes, labels)
+        # backward() runs here, after frozen() has ended, and follows what each op recorded:
+        # dL/d(D's input) -- the signal G learns from -- and nothing for D's weights. (D's .grad
+        # still holds the D step's gradient; the G optimiser holds only G's parameters.)
         self.update(self.g_optimizer, loss, class_loss)  # L -> logits -> D's layers -> G(z) -> G
         return GeneratorStep(loss, logits, fake, class_loss)
 
@@ -166,18 +166,6 @@ class GANTrainer:
         z = self.G.sample_latent(m, self.rng)
         labels = self.G.sample_labels(m, self.rng) if self.num_classes else None
         return z, labels
-
-    def penalty_term(self, real, fake):
-        """The gradient penalty of this D update (penalties.py), or None: without a penalty,
-        and between the updates that carry it (penalty_every)."""
-        if self.penalty is None or self.d_updates % self.penalty_every:
-            return None
-        weight = self.gamma * self.penalty_every
-        if self.penalty == "r1":
-            return penalties.r1(self.D, real, weight)
-        if self.penalty == "r2":
-            return penalties.r2(self.D, fake, weight)
-        return penalties.gradient_penalty(self.D, real, fake, weight, self.rng)
 
     def class_loss(self, class_logits, labels):
         """The AC-GAN's class term: cross-entropy of D's class head against the classes asked
@@ -195,12 +183,49 @@ class GANTrainer:
         loss.backward()
         optimizer.step()
 
+    # --- the options, outside Algorithm 1 --------------------------------------------------------
+    def _set_up_options(self, penalty, gamma, penalty_every, lr_decay_steps, g_average):
+        """The gradient penalty, the learning-rate decay, G's weight average, and on the CPU
+        malloc's settings (fast/memory.py: each step reuses the last one's memory)."""
+        self.penalty, self.gamma, self.penalty_every = penalty, gamma, penalty_every
+        self.d_updates = 0      # D updates so far, for penalty_every
+        self.lr_schedules = [] if lr_decay_steps is None else [
+            LinearDecay(self.g_optimizer, lr_decay_steps),
+            LinearDecay(self.d_optimizer, lr_decay_steps)]
+        self.g_average = None if g_average is None else WeightAverage(self.G, g_average)
+        if self.device == "cpu":
+            keep_freed_memory()
+
+    def penalty_term(self, real, fake):
+        """The gradient penalty of this D update (penalties.py), or None: without a penalty,
+        and between the updates that carry it (penalty_every)."""
+        if self.penalty is None or self.d_updates % self.penalty_every:
+            return None
+        # Lazy regularisation: one update in penalty_every carries the penalty, penalty_every
+        # times as heavy, so the weight passed on (penalties' gamma) is gamma * penalty_every.
+        weight = self.gamma * self.penalty_every
+        if self.penalty == "r1":
+            return penalties.r1(self.D, real, weight)
+        if self.penalty == "r2":
+            return penalties.r2(self.D, fake, weight)
+        return penalties.gradient_penalty(self.D, real, fake, weight, self.rng)
+
     def after_step(self):
         """The options that act after each step: the learning-rate decay and G's average."""
         for schedule in self.lr_schedules:
             schedule.step()
         if self.g_average is not None:
             self.g_average.update()
+
+    # --- the old name of `game`, kept: code written before the rename reads and sets it -----------
+    @property
+    def generator_loss(self):
+        """The game played: read `game` instead (the argument keeps the name generator_loss)."""
+        return self.game
+
+    @generator_loss.setter
+    def generator_loss(self, value):
+        self.game = value
 
     # --- the loop --------------------------------------------------------------------------------
     def train(self, data, epochs, batch_size, *, labels=None, log_every=None, log=print,

@@ -132,13 +132,21 @@ class Module:
 
     @contextlib.contextmanager
     def frozen(self):
-        """Within the block, nothing about this module changes.
+        """Within the block, this module's parameters do not require gradients and its
+        buffers do not change.
 
-        Its parameters do not require gradients: gradients still flow *through* the module to
-        its inputs (that is how G learns from D), but backward() computes no gradient for these
-        parameters, and no optimiser step can change them. Its buffers are frozen too: a
-        BatchNorm in training mode still normalises by the batch's statistics but does not
-        update its running ones. This is Keras' ``trainable = False``, for one block only.
+        What it does. Each op records, as it runs, which of its inputs need a gradient; so the
+        graph built inside the block asks for none for these parameters, and its backward()
+        computes none for them -- even when backward() runs after the block has ended, as the
+        trainer's G step does. Gradients still flow *through* the module to its inputs (that is
+        how G learns from D). A BatchNorm in training mode still normalises by the batch's
+        statistics but does not update its running ones. This is Keras' ``trainable = False``,
+        for one block only.
+
+        What it does not do. It leaves .grad as it was (D keeps the gradient of its own last
+        update) and does not stop an optimiser: an optimiser that holds these parameters would
+        still move them by that gradient. What keeps D still in the G step is that the G
+        optimiser holds only G's parameters.
         """
         # One walk, no names: this runs at every G step (the trainer freezes D there).
         modules = list(self.modules())
