@@ -10,7 +10,13 @@ writes memory in order, this one jumps), so only the GPU uses this
 Same numbers: each pixel receives its contributions in the plain loop's order (the groups run
 in the order of their offsets, and one group's offsets land on different pixels), so the sums
 are the same, bit for bit (tests/test_fast.py).
+
+The seam: ``grouped_on_the_gpu``, the one-line decorator on the plain col2im, sends CuPy arrays
+here and NumPy arrays to the plain loop.
 """
+import functools
+
+from .. import backend
 from ..backend import get_array_module
 
 
@@ -42,3 +48,14 @@ def col2im_by_group(cols, canvas_hw, stride):
             blocks[:, :, a:a + out_h, :, b:b + out_w, :] += groups[:, a, :, b].transpose(
                 0, 3, 4, 1, 5, 2)
     return canvas[:, :, :canvas_hw[0], :canvas_hw[1]]
+
+
+def grouped_on_the_gpu(col2im):
+    """Decorates the plain col2im(cols, canvas_hw, stride): on CuPy arrays, col2im_by_group runs
+    instead (the same sums in (kh/s)(kw/s) adds); on NumPy arrays, the plain loop itself."""
+    @functools.wraps(col2im)
+    def col2im_on_either_device(cols, canvas_hw, stride):
+        if backend.is_cupy(get_array_module(cols)):
+            return col2im_by_group(cols, canvas_hw, stride)
+        return col2im(cols, canvas_hw, stride)
+    return col2im_on_either_device

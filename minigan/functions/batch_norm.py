@@ -17,6 +17,11 @@ output no longer depends on the rest of its batch.
 The training Function has its own backward in the compact closed form derived below, rather than
 letting autograd differentiate mean, subtract, square, sqrt and divide one by one: that would keep
 five or six full-size intermediates alive and walk as many graph nodes per layer.
+
+Both Functions are differentiated once only: a backward pass with create_graph=True (a gradient
+penalty, a Hessian-vector product) refuses them by name. Their rules read, from plain
+attributes, arrays that the forward pass computed, and a recorded backward would take those for
+constants. The BatchNorm class says what that would get wrong and what it would take.
 """
 from ..backend import get_array_module
 from ..tensor import Function, Tensor
@@ -37,7 +42,23 @@ class BatchNorm(Function):
 
     Inputs x (N, C, ...), gamma (C,), beta (C,). After the forward pass ``self.mean`` and
     ``self.var`` hold the batch mean and biased variance, shape (C,), for the running averages.
+
+    Differentiated once only (``twice_differentiable = False``: create_graph refuses it). The
+    rule reads x_hat, s and gamma from attributes (``self.x_hat``, ``self.inv_std``,
+    ``self.gamma``), not from ``self.saved``. A recorded backward swaps for Tensors only what
+    ``self.saved`` holds (tensor.py, Function), so these three would stay constants: the recorded
+    dL/dx would depend on gy but not on x or gamma, and differentiating it again would give wrong
+    second derivatives, with no error. (x_hat and s cannot just move into ``self.saved``:
+    create_graph refuses an array that is neither an input nor the output.)
+
+    What it would take: a rule that reads only saved inputs (``self.saved = x, gamma``) and
+    recomputes mu, s and x_hat from x inside backward, or the gradient as a Function of its own
+    with a hand-derived backward (as convolution.py's Conv2dWeightGradient); then the flag, and a
+    case in tests/test_second_order.py that checks it (gradcheck.check_second_order). A gradient
+    penalty on a D with BatchNorm is refused anyway (gan/checks.py): BatchNorm couples the
+    samples of a batch, so the gradient of D's summed output is no longer each sample's own.
     """
+    twice_differentiable = False    # the rule reads x_hat, s, gamma from attributes: see above
 
     def __init__(self, eps=1e-5):
         self.eps = eps
@@ -117,7 +138,13 @@ class BatchNormEval(Function):
 
     Inputs x (N, C, ...), gamma, beta, mean, var (all (C,)); mean and var are constants
     (running statistics, plain arrays), so no gradient goes to them.
+
+    Not differentiable twice, as BatchNorm above: the rule reads x and gamma s from attributes
+    (``self.x``, ``self.scale``), so a recorded dL/dx = gamma s gy would lose its dependence on
+    gamma, and dL/dgamma its dependence on x. Saving x and gamma in ``self.saved`` and computing
+    from them in backward, then checking with gradcheck.check_second_order, would lift that.
     """
+    twice_differentiable = False    # the rule reads x and gamma s from attributes: see above
 
     def __init__(self, eps=1e-5):
         self.eps = eps

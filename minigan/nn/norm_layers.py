@@ -1,6 +1,7 @@
 """BatchNorm1d and BatchNorm2d: batch normalisation layers with PyTorch's semantics.
 
-The math and the gradients are in ``minigan/functions/batch_norm.py``; this file holds the state:
+The math and the gradients are in ``minigan/functions/batch_norm.py`` (and why BatchNorm is
+differentiated once only, never through create_graph); this file holds the state:
 the learned per-channel scale and shift (``weight`` = gamma, ``bias`` = beta, Parameters) and
 the running statistics used in eval mode (``running_mean``, ``running_var``, buffers: saved in
 ``state_dict()``, moved by ``.to()``, never trained).
