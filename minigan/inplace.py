@@ -8,22 +8,27 @@ mistake of this kind: calling ``d_optimizer.step()`` before ``loss_g.backward()`
 went through D.
 
 So every in-place update minigan makes (optimiser steps, ``Module.load_state_dict``, ``to``,
-``astype``) calls ``Tensor.mark_modified()``, and backward() checks each Function it walks.
+``astype``) calls ``Tensor.mark_modified()``, and backward() checks every Function on the graph
+before any backward rule runs (tensor.py's _check_saved_arrays_unchanged).
 
 How, cheaply: one **version** number for the whole program, raised by every in-place update.
-A tensor remembers the version of its last update (``tensor.version``, 0 if never), a Function
-the version when it recorded the graph (``function.version``). An input was changed after the
-Function used it iff ``input.version > function.version``. backward() compares one number per
-Function, its version against the current one, and looks at the inputs only when something
-was updated since; in a correct loop nothing was, so the guard costs one comparison per
-operation.
+"version" means that number in three places:
+
+    inplace.version     the program's version now (this module's counter)
+    tensor.version      the program's version at the tensor's last in-place update (0: never)
+    function.version    the program's version when the Function recorded the graph
+
+An input was changed after the Function used it iff ``input.version > function.version``.
+backward() compares one number per Function, its version against the current one, and looks at
+the inputs only when something was updated since; in a correct loop nothing was, so the guard
+costs one comparison per operation.
 
 Writing into ``t.data`` yourself (``t.data += 1``) cannot be seen: minigan does not watch the
 array. Code that does so between a forward pass and its backward() should call
 ``t.mark_modified()`` after, as the optimisers do.
 """
 
-version = 0     # raised by every in-place update; only ever increases
+version = 0     # the program's version: raised by every in-place update, never lowered
 
 
 def mark_modified(tensor):

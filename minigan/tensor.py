@@ -10,29 +10,33 @@ the chain rule at every Function:
 
 which each Function computes in its ``backward(gy)``: it receives gy = dL/dy and returns one
 gradient per input. The Functions, each backward beside its forward, are in minigan/functions/.
+The walk is right below ``Tensor.backward``, in ``Tensor._backpropagate``.
 
 When do gradients accumulate, and when are they cleared?
 - Inside one backward(), the gradients of every use of a tensor are summed (``b = a + a`` gives
   ``a.grad == 2``): that is the chain rule's sum over paths, not an accident.
 - Across calls, a leaf's ``.grad`` keeps accumulating: a second backward() *adds* to it.
   Nothing clears it but you: ``module.zero_grad()`` / ``optimizer.zero_grad()`` (which set it
-  to None). In a GAN, clear before each backward, or D's gradient from the G step leaks into
-  its next update.
+  to None). In a GAN step the two networks do not write into each other's ``.grad``: in G's
+  update D's parameters get none, because G's loss is recorded inside ``with D.frozen():`` and
+  each op fixes ``needs_grad`` when it is recorded, not when backward() runs; in D's update G's
+  ``.grad`` is not touched, because the fake batch is made under ``no_grad()``. Clearing still
+  matters when one loss's backward() is followed by another's before a step: the step would
+  use their sum (the trainer clears before every update's backward()).
 - Gradients of intermediate tensors are freed as soon as they have been passed on.
 
 Gradient arrays are never modified in place, by the engine or the optimisers, so one array may
 safely be shared (``add`` hands the same ``gy`` to both of its inputs).
 
-Two things watch backward(), each a one-line call: the check that no array a Function saved was
-changed in place since (minigan/inplace.py says why), and an optional hook that sees every
-tensor and its gradient (the tracer's, minigan/trace.py).
+Gradients of gradients. A gradient penalty (R1: ||dD(x)/dx||^2) is a loss made of a gradient.
+``grad(y, x, create_graph=True)`` runs each Function's backward rule on Tensors instead of
+arrays, so the rule's own arithmetic (``gy * b``) records a graph that can be differentiated
+like any other: one rule per op, run on either kind of value (Function says how; a worked
+example is at ``_recorded_input_gradients``). The plain backward runs it on arrays, at NumPy's
+speed.
 
-Gradients of gradients. A gradient penalty (R1: ||dD(x)/dx||^2) is a loss made of a gradient,
-so D's update must differentiate a backward pass. ``grad(y, x, create_graph=True)`` runs each
-Function's backward rule on Tensors instead of arrays: the rule's own arithmetic (``gy * b``)
-then records a graph, and the gradient it returns can be differentiated like any Tensor. There
-is one rule per op, run on either kind of value (Function says how); the plain backward runs it
-on arrays, at NumPy's speed.
+In this file: Tensor (backward() and the walk first, then its operators), Function and apply,
+the steps the walk calls, grad(), the no_grad switch, the tracer's hook, 0-d arrays, tensor().
 """
 import contextlib
 
@@ -45,7 +49,7 @@ class Tensor:
     # Let ``numpy_array * tensor`` call Tensor.__rmul__ instead of NumPy looping over the tensor.
     __array_ufunc__ = None
 
-    version = 0     # the program's version at this tensor's last in-place update (inplace.py)
+    version = 0     # inplace.version at this tensor's last in-place update (0: never; inplace.py)
 
     def __init__(self, data, requires_grad=False, name=None):
         if not isinstance(data, backend.array_types):     # e.g. a Function's 0-d result
@@ -55,7 +59,8 @@ class Tensor:
             raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: only floating "
                             f"point tensors can require gradients, got dtype {data.dtype}")
         self.data = data                  # the NumPy or CuPy array
-        self.grad = None                  # dL/d(this tensor), an array like data, after backward()
+        self.grad = None                  # dL/d(this tensor) after backward(): an array like
+        #                                   data (a Tensor after backward(create_graph=True))
         self.requires_grad = requires_grad
         self.creator = None               # the Function that computed this tensor (None: a leaf)
         self.name = name                  # for error messages; Module.parameters() names its own
@@ -69,24 +74,81 @@ class Tensor:
         Hessian-vector product: ``(x.grad * v).sum().backward()``). minigan.grad() gives
         gradients without touching ``.grad``.
         """
-        _backpropagate([self], [self._initial_gradient(grad, create_graph)], create_graph)
+        Tensor._backpropagate([self], [self._initial_gradient(grad, create_graph)], create_graph)
 
-    def _initial_gradient(self, grad, create_graph=False):
-        """dL/dself to start backward() from: ones for a loss, or the given array; a Tensor
-        when the backward pass is recorded."""
+    @staticmethod
+    def _backpropagate(roots, root_gradients, create_graph=False, wanted=None):
+        """The backward pass from `roots`, given dL/droot for each (backward() and grad()).
+
+        A tensor may pass its gradient on only once every use of it has sent its term, so that
+        the sum over uses is complete. So: count each tensor's uses first (pending_uses), then
+        Kahn's algorithm from the roots down. Take a *ready* tensor t, one whose every use has
+        sent its term; at a leaf, add dL/dt into .grad; else call its creator's rule once and
+        add each result into that input's sum, one use fewer to wait for; at zero, it is ready.
+
+        `ready` is a stack (LIFO: pop() takes the tensor readied last, so the walk goes depth
+        first). Any order of the ready tensors is right: a ready tensor's sum is final (every
+        use has sent its term), and a rule sends terms only to its own inputs, none of which is
+        ready yet (this use of it had not sent its term). Another order would add the same
+        terms, in another order, which can change the last bits of a float; this order is
+        fixed, so a run repeats bit for bit. A list, not recursion: a graph thousands of ops
+        deep must not hit Python's recursion limit.
+
+        What is not the textbook walk is a named step below, one line here, each skippable:
+        the in-place check; grad()'s `wanted` (walk only the paths to those tensors, return
+        their gradients, leave .grad alone); create_graph (each rule runs on Tensors and is
+        recorded); the tracer's hook; NumPy's 0-d scalars.
+        """
+        gradient_sums = {}                        # id(t) -> dL/dt, summed over the uses so far
+        for root, g in zip(roots, root_gradients):
+            key = id(root)
+            gradient_sums[key] = g if key not in gradient_sums else gradient_sums[key] + g
+        pending_uses, computed = _count_uses(roots)   # uses that will each send a term
+        _check_saved_arrays_unchanged(computed)       # the in-place check, before any rule runs
+        input_gradients = _recorded_input_gradients if create_graph else _input_gradients
+        found = {}                                # grad(): dL/dt of each wanted t
+        if wanted is not None:
+            pending_uses, input_gradients = _only_paths_to(wanted, roots, computed, pending_uses,
+                                                           input_gradients)
+        ready = [r for r in {id(r): r for r in roots}.values() if pending_uses.get(id(r), 0) == 0]
+        hook, array_types = _backward_hook, backend.array_types
+        while ready:
+            t = ready.pop()                       # dL/dt is complete: every use has sent its term
+            gy = gradient_sums.pop(id(t))         # (and is freed once passed on)
+            if not isinstance(gy, array_types) and not create_graph:
+                gy = _as_array(gy)                # a 0-d gradient that NumPy made a scalar
+            if hook is not None:
+                hook(t, gy)                       # the tracer sees t and dL/dt
+            if wanted is not None and id(t) in wanted:
+                found[id(t)] = gy                 # grad() returns it
+            if t.creator is None:                 # a leaf: add into .grad, across calls too
+                if wanted is None:                # (grad() leaves .grad alone)
+                    t.grad = gy if t.grad is None else _as_array(t.grad + gy)
+                continue
+            for x, gx in input_gradients(t, gy):  # t's creator's rule, called once
+                key = id(x)
+                gradient_sums[key] = gx if key not in gradient_sums else gradient_sums[key] + gx
+                pending_uses[key] -= 1
+                if pending_uses[key] == 0:        # x has every term: ready
+                    ready.append(x)
+        return found
+
+    def _initial_gradient(self, given, create_graph=False):
+        """dL/dself to start the walk from: `given` (backward()'s grad), or ones for a loss; a
+        Tensor when the backward pass is recorded."""
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require gradients (it was made "
                                "under no_grad(), from detached tensors, or from constants only)")
-        if grad is None:
+        if given is None:
             if self.size != 1:
                 raise ValueError(f"backward() without a gradient needs a one-element tensor "
                                  f"(a loss), got shape {self.shape}; pass grad= explicitly")
-            grad = backend.get_array_module(self.data).ones_like(self.data)
-        if grad.shape != self.shape:
-            raise ValueError(f"backward(grad): grad has shape {grad.shape}, expected {self.shape}")
+            given = backend.get_array_module(self.data).ones_like(self.data)
+        if given.shape != self.shape:
+            raise ValueError(f"backward(grad): grad has shape {given.shape}, expected {self.shape}")
         if create_graph:
-            return grad if isinstance(grad, Tensor) else Tensor(grad)
-        return grad.data if isinstance(grad, Tensor) else grad
+            return given if isinstance(given, Tensor) else Tensor(given)
+        return given.data if isinstance(given, Tensor) else given
 
     # --- array facts -------------------------------------------------------------------------
     @property
@@ -245,11 +307,13 @@ class Function:
 
     Differentiating twice (``create_graph=True``): the same backward rule runs on Tensors.
     gy is a Tensor, and each array in ``self.saved`` is swapped for the Tensor it is the data
-    of, so ``gy * b`` records a Mul and the backward pass becomes a graph of its own. A rule
-    written with operators and array methods works on both; a rule that needs another Function
-    (a convolution's gradient is a convolution) calls it through ``apply`` below. A Function
-    whose rule has been checked so (gradcheck.check_second_order) says
-    ``twice_differentiable = True``, and create_graph refuses the others by name.
+    of, so ``gy * b`` records a Mul and the backward pass becomes a graph of its own (a worked
+    example: ``_recorded_input_gradients``). A rule written with operators and array methods
+    works on both; a rule that needs another Function (a convolution's gradient is a
+    convolution) calls it through ``apply`` below. A value kept in another attribute stays a
+    constant there, which is wrong if it was computed from an input. A Function whose rule has
+    been checked so (gradcheck.check_second_order) says ``twice_differentiable = True``, and
+    create_graph refuses the others by name.
     """
     saved = ()                      # the arrays backward() uses: inputs and the output
     twice_differentiable = False    # may backward() be recorded? (see above)
@@ -265,8 +329,11 @@ class Function:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if any(needs):                  # record the graph: out remembers how it was made
                 self.inputs = inputs
+                # Fixed now, when the op is recorded, not when backward() runs: so a D frozen
+                # (requires_grad False) while its ops are recorded gets no gradient, even from
+                # a backward() called after its ``with D.frozen():`` block has ended.
                 self.needs_grad = needs
-                self.version = inplace.version      # for backward()'s in-place check
+                self.version = inplace.version      # the program's version now: see the check
                 out.requires_grad = True
                 out.creator = self
         return out
@@ -280,148 +347,65 @@ class Function:
 
 def apply(function, *inputs):
     """A Function called from inside a backward rule (a convolution's rule is made of other
-    convolutions): on arrays, in a plain backward, just its forward, an array; on Tensors, in
-    a recorded one, the Function itself, so that the call is recorded."""
+    convolutions). It does one of two things, by its inputs' types:
+
+    - all arrays (a plain backward): only ``function.forward(*inputs)``, an array; nothing is
+      recorded, no Tensor made;
+    - any Tensor (a recorded backward, create_graph): ``function(*inputs)``, the Function called
+      like any op, so the call is recorded and its result is a Tensor."""
     if any(isinstance(x, Tensor) for x in inputs):
         return function(*inputs)
     return function.forward(*inputs)
 
 
-# --- 0-d arrays: NumPy answers with scalars ------------------------------------------------------
-# NumPy's operations on 0-d arrays return NumPy scalars (numpy.float32(0.5)), not 0-d arrays: a
-# scalar has a dtype and a shape, but cannot be updated in place or written with out=. So every
-# Function's result and every gradient goes through one test, and a scalar becomes a 0-d array
-# of its own dtype. CuPy always returns arrays.
+# --- the steps the walk calls (Tensor._backpropagate) ---------------------------------------------
 
-def _array_of_scalar(data, name):
-    """Tensor's data when it is not an array: a NumPy scalar as a 0-d array; else an error."""
-    if backend.is_scalar(data):
-        return backend.to_numpy(data)
-    if backend.gpu_available() and backend.is_array(data):
-        return data             # a CuPy array made before minigan first loaded CuPy
-    raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: data must be a NumPy or "
-                    f"CuPy array, got {type(data).__name__}; use minigan.tensor() to make a "
-                    f"tensor from a list or a number")
-
-
-def _check_dtype(data, name):
-    """Numbers a Tensor can compute with: floating point, integers (labels, indices) or bools
-    (masks), by the dtype's kind, the same for NumPy and CuPy. Complex numbers have no order
-    (no relu, no max) and their gradients need another calculus; an object array holds Python
-    objects, for which no op is written."""
-    if data.dtype.kind not in "fiub":
-        raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: expected a floating "
-                        f"point, integer or bool array, got dtype {data.dtype}")
-
-
-def _as_array(gradient):
-    """A gradient as an array: a NumPy scalar becomes a 0-d array of its dtype."""
-    return backend.to_numpy(gradient) if backend.is_scalar(gradient) else gradient
-
-
-# --- backward()'s passes, written out -------------------------------------------------------------
-
-def _backpropagate(roots, root_grads, create_graph=False, wanted=None):
-    """The backward pass from `roots`, given dL/droot for each; returns {id: gradient} of the
-    tensors in `wanted`.
-
-    Kahn's algorithm, in reverse: a tensor is processed only once every use of it has sent
-    its gradient, so the sum over uses is complete when it is passed on. An explicit list, not
-    recursion: a graph thousands of ops deep must not hit Python's recursion limit.
-
-    Without `wanted` (backward()), leaves add their gradient to .grad. With `wanted` (grad()),
-    .grad is left alone and only the part of the graph that leads to those tensors is walked.
-    With create_graph, gradients are Tensors and each backward rule is recorded as it runs.
-    """
-    grads = {}
-    for root, g in zip(roots, root_grads):
-        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
-    pending_uses, useful = _count_uses(roots, wanted)  # how many gradients each will receive
-    ready = [r for r in {id(r): r for r in roots}.values() if pending_uses.get(id(r), 0) == 0]
-    found = {}
-    input_gradients = _recorded_input_gradients if create_graph else _input_gradients
-    hook, array_types = _backward_hook, backend.array_types
-    while ready:
-        t = ready.pop()
-        gy = grads.pop(id(t))
-        if not isinstance(gy, array_types) and not create_graph:
-            gy = backend.to_numpy(gy)             # the gradient of a 0-d tensor (_as_array)
-        if hook is not None:
-            hook(t, gy)                           # the tracer's one way in (minigan/trace.py)
-        if wanted is not None and id(t) in wanted:
-            found[id(t)] = gy
-        if t.creator is None:                     # a leaf: accumulate (backward() only)
-            if wanted is None:
-                t.grad = gy if t.grad is None else _as_array(t.grad + gy)
-            continue
-        for x, gx in input_gradients(t.creator, gy, t, useful):
-            key = id(x)
-            grads[key] = gx if key not in grads else grads[key] + gx
-            pending_uses[key] -= 1
-            if pending_uses[key] == 0:
-                ready.append(x)
-    return found
-
-
-def _count_uses(roots, wanted=None):
-    """For every tensor the graph below `roots` reaches: how many uses will send it a
-    gradient. With `wanted` (ids), only the uses on a path to one of them count, and that set
-    of tensors is returned too (else None).
-
-    This walk also makes the in-place check (minigan/inplace.py) before any gradient is
-    computed: a Function whose version is not the current one may have stale inputs."""
-    now = inplace.version
-    pending_uses = {}
-    users = None if wanted is None else {}      # who uses each tensor: only grad() asks
+def _count_uses(roots):
+    """How many gradients each tensor below `roots` will receive: one per use, a (Function,
+    input slot) whose needs_grad is set, so ``z * z`` counts 2 for z. Also returns the computed
+    tensors (made by a Function), in the order met, for the steps that look at every Function. A
+    depth-first walk with an explicit stack, like the walk itself."""
+    pending_uses, computed = {}, []
     stack, seen = list(roots), {id(r) for r in roots}
     while stack:
         t = stack.pop()
         f = t.creator
         if f is None:
             continue
-        if f.version != now:
-            inplace.check_inputs_unchanged(f)
+        computed.append(t)
         for x, needs in zip(f.inputs, f.needs_grad):
             if needs:
                 pending_uses[id(x)] = pending_uses.get(id(x), 0) + 1
-                if users is not None:
-                    users.setdefault(id(x), []).append(t)
                 if id(x) not in seen:
                     seen.add(id(x))
                     stack.append(x)
-    if wanted is None:
-        return pending_uses, None
-    useful, stack = set(), [key for key in wanted if key in seen]
-    while stack:                            # up from the wanted tensors, through their users
-        key = stack.pop()
-        if key not in useful:
-            useful.add(key)
-            stack += [id(t) for t in users.get(key, ())]
-    return {key: n for key, n in pending_uses.items() if key in useful}, useful
+    return pending_uses, computed
 
 
-def _input_gradients(f, gy, out=None, useful=None):
-    """(input, dL/dinput) for each input of f that needs a gradient, from f.backward(gy),
-    checked: a wrong count or shape is a bug in f, and says so. With `useful` (grad()), only
-    inputs in it count: the rule is told the others need none, and skips their work. (`out` is
-    unused here; it keeps the signature of _recorded_input_gradients, which needs it.)"""
-    if useful is None:
-        gxs, needs_now = f.backward(gy), f.needs_grad
-    else:
-        needs_grad = f.needs_grad
-        f.needs_grad = needs_now = tuple(n and id(x) in useful
-                                         for x, n in zip(f.inputs, needs_grad))
-        try:
-            gxs = f.backward(gy)
-        finally:
-            f.needs_grad = needs_grad
+def _check_saved_arrays_unchanged(computed):
+    """The in-place check, before any rule runs: raise if an input of a Function was changed in
+    place since the Function was recorded (minigan/inplace.py says why, and which version is
+    which). One comparison per Function, its version against the program's now; its inputs are
+    looked at only if something was updated since."""
+    now = inplace.version
+    for t in computed:
+        if t.creator.version != now:
+            inplace.check_inputs_unchanged(t.creator)
+
+
+def _input_gradients(out, gy):
+    """(input, dL/dinput) for each input of out's creator f that needs a gradient: f's backward
+    rule, called once with gy = dL/dout, and checked: a wrong count or shape is a bug in f, and
+    says so."""
+    f = out.creator
+    gxs = f.backward(gy)
     if not isinstance(gxs, tuple):
         gxs = (gxs,)
     if len(gxs) != len(f.inputs):           # zip() would silently drop the missing gradients
         raise RuntimeError(f"Function {type(f).__name__} has a bug: its backward returned "
                            f"{len(gxs)} gradient(s) for {len(f.inputs)} input(s)")
     result = []
-    for x, gx, needs in zip(f.inputs, gxs, needs_now):
+    for x, gx, needs in zip(f.inputs, gxs, f.needs_grad):
         if needs:
             if gx is None or gx.shape != x.shape:
                 raise RuntimeError(
@@ -431,24 +415,87 @@ def _input_gradients(f, gy, out=None, useful=None):
     return result
 
 
-def _recorded_input_gradients(f, gy, out, useful=None):
-    """_input_gradients with the rule run on Tensors (create_graph): gy is a Tensor, and each
-    array f.saved holds is swapped for the Tensor it is the data of (an input, or `out`), so
-    that the rule's arithmetic records a graph, the graph of the backward pass itself."""
-    name = type(f).__name__
+def _only_paths_to(wanted, roots, computed, pending_uses, input_gradients):
+    """grad()'s pruning: walk only the tensors on a path from `roots` down to one in `wanted`
+    (ids), the `useful` ones: only their uses are counted, and each rule is told that only its
+    useful inputs need a gradient (_needs_grad_limited_to). Returns the pruned counts and the
+    rule call to use."""
+    users = {}                              # id(x) -> the tensors made from x
+    for t in computed:
+        for x, needs in zip(t.creator.inputs, t.creator.needs_grad):
+            if needs:
+                users.setdefault(id(x), []).append(t)
+    reached = {id(r) for r in roots} | users.keys()
+    useful, stack = set(), [key for key in wanted if key in reached]
+    while stack:                            # up from the wanted tensors, through their users
+        key = stack.pop()
+        if key not in useful:
+            useful.add(key)
+            stack += [id(t) for t in users.get(key, ())]
+    pending_uses = {key: n for key, n in pending_uses.items() if key in useful}
+    return pending_uses, _needs_grad_limited_to(useful, input_gradients)
+
+
+def _needs_grad_limited_to(useful, input_gradients):
+    """A rule call (input_gradients) during which f.needs_grad, the flags recorded with f, says
+    True only for inputs in `useful`, so the rule skips the others' work (Linear computes no
+    dL/dW when only dL/dx is asked for); the recorded flags are put back after the call."""
+    def call(out, gy):
+        f = out.creator
+        recorded = f.needs_grad
+        f.needs_grad = tuple(needs and id(x) in useful for x, needs in zip(f.inputs, recorded))
+        try:
+            return input_gradients(out, gy)
+        finally:
+            f.needs_grad = recorded
+    return call
+
+
+def _recorded_input_gradients(out, gy):
+    """create_graph's rule call: the same rule run on Tensors, so that it records a graph, the
+    graph of the backward pass itself. gy is a Tensor, and for the length of the call each
+    array f.saved holds is swapped, by identity, for the Tensor it is the data of: an input of
+    f, or its output `out` (_tensor_of).
+
+    Worked example, R1 on one Dense layer, l = x W + b (x (N, d), W (d, 1), b (1,)), as
+    minigan.gan.penalties.r1 computes it (docs/11-gradient-penalties.md, sections 2-3):
+    g = grad(l.sum(), x, create_graph=True), with x a fresh leaf.
+
+      the recorded (first) backward, from l.sum() with gy = Tensor(1.0):
+        Sum's rule     broadcast_to(gy.reshape(...)) on a gy that requires no gradient:
+                       nothing is recorded; a constant Tensor of ones, (N, 1).
+        Linear's rule  saved (x, W) is swapped for the Tensors x and W. Only x was asked for,
+                       so needs_grad reads (True, False, False) for this call and only
+                       gx = gy @ W.T runs: ``W.T`` records a Transpose of W, ``@`` a
+                       MatMul(ones, W^T). g = ones W^T (each row W^T), a Tensor whose graph
+                       leads to W.
+      the penalty      (gamma/2) * mean(sum(g * g, axis=1)) records Mul, Reshape, Sum, Mean, Mul.
+      the outer (second) backward, D's loss.backward(), plain, on arrays, runs the rules of
+        those recorded ops: the penalty's five, then MatMul's (only its second input, W^T,
+        needs a gradient: ones^T dR1/dg) and Transpose's, which brings dR1/dW = gamma W into
+        W.grad, summed there with the loss's own terms. Linear's rule does not run for the
+        penalty: here g does not depend on x or b. With a hidden layer (docs/11, section 2),
+        Tanh's rule gy * (1 - y * y) reads its saved output h, swapped for the Tensor h, and
+        records Mul, Sub and Mul on it: that ties the recorded graph to the forward one, so the
+        outer backward also runs Tanh's and the first Linear's rules.
+    """
+    f = out.creator
     if not f.twice_differentiable:
-        raise RuntimeError(f"create_graph: {name} cannot be differentiated twice (its backward "
-                           f"rule works on arrays only); see Function.twice_differentiable")
+        raise RuntimeError(
+            f"create_graph: {type(f).__name__} cannot be differentiated twice (it does not say "
+            f"twice_differentiable = True: its rule may read values kept outside self.saved, "
+            f"which a recorded backward would take as constants, or it has not been checked "
+            f"twice); see Function.twice_differentiable")
     arrays = f.saved
-    f.saved = tuple(_recorded_value(value, f, out, name) for value in arrays)
+    f.saved = tuple(_tensor_of(value, f, out) for value in arrays)
     try:
         with enable_grad():
-            return _input_gradients(f, gy, out, useful)
+            return _input_gradients(out, gy)
     finally:
         f.saved = arrays
 
 
-def _recorded_value(value, f, out, name):
+def _tensor_of(value, f, out):
     """The Tensor whose data `value` is (f's output or an input), or `value` if a constant."""
     if value is out.data:
         return out
@@ -456,8 +503,8 @@ def _recorded_value(value, f, out, name):
         if value is x or (isinstance(x, Tensor) and value is x.data):
             return x
     if hasattr(value, "dtype"):    # an array computed from the inputs: its graph is unknown
-        raise RuntimeError(f"create_graph: {name} saved an array that is neither an input nor "
-                           f"its output, so its backward cannot be recorded")
+        raise RuntimeError(f"create_graph: {type(f).__name__} saved an array that is neither an "
+                           f"input nor its output, so its backward cannot be recorded")
     return value
 
 
@@ -480,7 +527,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise ValueError(f"grad: inputs[{i}] is not a Tensor that requires gradients")
     starts = [y._initial_gradient(g, create_graph) for y, g in zip(outputs, grad_outputs)]
-    found = _backpropagate(outputs, starts, create_graph, wanted={id(x) for x in inputs})
+    found = Tensor._backpropagate(outputs, starts, create_graph,
+                                  wanted={id(x) for x in inputs})
     for i, x in enumerate(inputs):
         if id(x) not in found:
             raise ValueError(f"grad: inputs[{i}] (shape {x.shape}) was not used to compute "
@@ -522,20 +570,52 @@ def is_grad_enabled():
 
 
 # --- the tracer's hook ----------------------------------------------------------------------------
-# None, or a function hook(tensor, grad) that backward() calls for every tensor it reaches, in
+# None, or a function hook(tensor, gradient) that the walk calls for every tensor it reaches, in
 # the order it processes them, with the tensor's complete gradient.
 _backward_hook = None
 
 
 @contextlib.contextmanager
 def backward_hook(hook):
-    """Within the block, call hook(tensor, grad) for every tensor each backward() reaches."""
+    """Within the block, call hook(tensor, gradient) for every tensor each backward() reaches."""
     global _backward_hook
     previous, _backward_hook = _backward_hook, hook
     try:
         yield
     finally:
         _backward_hook = previous
+
+
+# --- 0-d arrays: NumPy answers with scalars ------------------------------------------------------
+# NumPy's operations on 0-d arrays return NumPy scalars (numpy.float32(0.5)), not 0-d arrays: a
+# scalar has a dtype and a shape, but cannot be updated in place or written with out=. So every
+# Function's result and every gradient goes through one test, and a scalar becomes a 0-d array
+# of its own dtype. CuPy always returns arrays.
+
+def _as_array(gradient):
+    """A gradient as an array: a NumPy scalar becomes a 0-d array of its dtype."""
+    return backend.to_numpy(gradient) if backend.is_scalar(gradient) else gradient
+
+
+def _array_of_scalar(data, name):
+    """Tensor's data when it is not an array: a NumPy scalar as a 0-d array; else an error."""
+    if backend.is_scalar(data):
+        return backend.to_numpy(data)
+    if backend.gpu_available() and backend.is_array(data):
+        return data             # a CuPy array made before minigan first loaded CuPy
+    raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: data must be a NumPy or "
+                    f"CuPy array, got {type(data).__name__}; use minigan.tensor() to make a "
+                    f"tensor from a list or a number")
+
+
+def _check_dtype(data, name):
+    """Numbers a Tensor can compute with: floating point, integers (labels, indices) or bools
+    (masks), by the dtype's kind, the same for NumPy and CuPy. Complex numbers have no order
+    (no relu, no max) and their gradients need another calculus; an object array holds Python
+    objects, for which no op is written."""
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"Tensor{'' if name is None else ' ' + repr(name)}: expected a floating "
+                        f"point, integer or bool array, got dtype {data.dtype}")
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, name=None):
