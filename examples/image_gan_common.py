@@ -14,12 +14,14 @@ import minigan  # noqa: E402
 from minigan import cli  # noqa: E402
 from minigan import images as image_data  # noqa: E402
 from minigan.plots import plot_history, plot_image_grid  # noqa: E402
+from minigan.gan.checkpoint import saved_conditioning  # noqa: E402
+from minigan.gan.conditioning import CONDITIONINGS  # noqa: E402
 from minigan.gan.penalties import PENALTIES  # noqa: E402
 from minigan.tensor import Tensor  # noqa: E402
 
 
 def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64,
-               conditional=False):
+               conditional=False, lr=2e-4):
     p = cli.parser(prog, description)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--data", default=os.path.join("data", kind),
@@ -36,12 +38,17 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64,
         p.add_argument("--class-names", type=class_name_list, default=None, metavar="A,B,...",
                        help="the ten names for the grid's rows (default: Fashion-MNIST's names "
                             "for its files, else the class numbers 0..9)")
+        p.add_argument("--conditioning", choices=CONDITIONINGS, default=None,
+                       help="how D is told the class (minigan/gan/conditioning.py): the AC-GAN's "
+                            "class head, TAC-GAN's twin heads, or a projection D (default: "
+                            "the resumed checkpoint's, else the example's)")
     p.add_argument("--device", choices=("cpu", "gpu"),
                    default=os.environ.get("MINIGAN_DEVICE", "cpu"))
     p.add_argument("--epochs", type=cli.positive_int, default=epochs)
     p.add_argument("--batch-size", type=cli.positive_int, default=batch_size)
-    p.add_argument("--lr", type=cli.positive_float, default=2e-4,
-                   help="Adam learning rate, betas (0.5, 0.999)")
+    p.add_argument("--lr", type=cli.positive_float, default=lr,
+                   help="Adam learning rate, betas (0.5, 0.999)" + (
+                       "" if lr is not None else " (default: the recipe's, see --conditioning)"))
     p.add_argument("--width", type=cli.positive_int, default=None,
                    help="channel width of both networks (default: the paper's for 28x28 images, "
                         "a smaller one for 8x8)")
@@ -54,6 +61,9 @@ def parse_args(prog, description, kind, argv=None, epochs=100, batch_size=64,
     p.add_argument("--g-average", type=cli.fraction, default=None, metavar="DECAY",
                    help="also keep a moving average of G's weights (generator_average.npz; "
                         "the grids sample it)")
+    if conditional:
+        p.add_argument("--no-g-average", action="store_true",
+                       help="keep no average of G's weights, even where the recipe has one")
     p.add_argument("--sample-every", type=cli.positive_int, default=10, metavar="EPOCHS",
                    help="save an image grid, the generator and a full checkpoint this often")
     p.add_argument("--keep-every", type=cli.positive_int, default=None, metavar="EPOCHS",
@@ -116,6 +126,26 @@ def load_images(args):
         keep = rng.xp.argsort(rng.uniform((len(x),), dtype="float64"))[:args.subset]
         x, y = x[keep], y[keep]
     return x, y, names, x.shape[-1]
+
+
+def conditioning_of(args, default):
+    """--conditioning, else the one the checkpoint of --resume was trained with, else
+    `default`."""
+    if args.conditioning is not None:
+        return args.conditioning
+    return saved_conditioning(args.resume) if args.resume else default
+
+
+def apply_recipe(args, recipe):
+    """Fill in --lr and --g-average from `recipe` ({"lr": ..., "g_average": ...}) where the
+    command line left them out (--no-g-average: no average, whatever the recipe)."""
+    if args.lr is None:
+        args.lr = recipe["lr"]
+    if args.no_g_average:
+        if args.g_average is not None:
+            raise ValueError("--g-average and --no-g-average contradict each other: give one")
+    elif args.g_average is None:
+        args.g_average = recipe["g_average"]
 
 
 def penalty_options(args):

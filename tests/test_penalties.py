@@ -90,7 +90,8 @@ def test_the_trainer_adds_the_penalty_to_ds_update(monkeypatch):
 
 def test_lazy_regularisation_penalises_every_nth_update_n_times_as_heavily(monkeypatch):
     weights = []
-    monkeypatch.setattr(penalties, "r1", lambda D, real, gamma: weights.append(gamma) or None)
+    monkeypatch.setattr(penalties, "r1", lambda D, real, gamma, labels=None:
+                        weights.append(gamma) or None)
     trainer = small_trainer(penalty="r1", gamma=0.5, penalty_every=4, k=2)
     trainer.train(make_2d("ring", 64).points, 1, 16, log_every=0)   # 4 steps: 8 D updates
     assert weights == [2.0, 2.0]                                      # updates 0 and 4

@@ -6,15 +6,18 @@ from ..random import default_random
 from .acgan import ACGANDiscriminator, ACGANGenerator
 from .checkpoint import METADATA, describe, metadata
 from .checks import D_UPDATES
+from .conditioning import CONDITIONINGS
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .history import History
 from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from .models import Discriminator, DiscriminatorBase, Generator, GeneratorBase
 from .monitor import NonFiniteLossError, Timing
+from .projection import ProjectionDiscriminator
 from .trainer import DiscriminatorStep, GANTrainer, GeneratorStep
 
 MODELS = {cls.__name__: cls for cls in (Generator, Discriminator, DCGANGenerator,
-                                        DCGANDiscriminator, ACGANGenerator, ACGANDiscriminator)}
+                                        DCGANDiscriminator, ACGANGenerator, ACGANDiscriminator,
+                                        ProjectionDiscriminator)}
 
 
 def load_model(path, device="cpu"):

@@ -54,29 +54,51 @@ class ACGANGenerator(GeneratorBase):
 
 @rebuildable
 class ACGANDiscriminator(DiscriminatorBase):
-    """images -> (logits (m, 1) real vs fake, class_logits (m, num_classes))."""
+    """images -> (logits (m, 1) real vs fake, class_logits (m, num_classes)).
+
+    twin_head=True adds TAC-GAN's second class head, `twin`, for GANTrainer(conditioning="tac")
+    (conditioning.py): judge() then returns (logits, (class_logits, twin_logits))."""
 
     def __init__(self, num_classes=10, image_size=28, channels=1, width=32, dropout=0.5,
-                 init="default", batch_norm=True):
+                 init="default", batch_norm=True, twin_head=False):
         s = first_map_size("ACGANDiscriminator", image_size)
         check_sizes("ACGANDiscriminator", num_classes=num_classes, channels=channels, width=width)
         self.num_classes, self.image_size, self.channels = num_classes, image_size, channels
-        widths = [width, 2 * width, 4 * width, 8 * width]
-        strides = [2, 1, 2, 1]
-        layers, c_in = [], channels
-        for i, (c_out, stride) in enumerate(zip(widths, strides)):
-            layers.append(Conv2d(c_in, c_out, 3, stride, 1, init=init))
-            if i > 0 and batch_norm:         # False: for a gradient penalty (see DCGAN's D)
-                layers.append(BatchNorm2d(c_out))
-            layers += [LeakyReLU(0.2), Dropout(dropout)]
-            c_in = c_out
-        self.features = Sequential(*layers, Flatten())
-        self.real_fake = Dense(c_in * s * s, 1, init=init)
-        self.classes = Dense(c_in * s * s, num_classes, init=init)
+        self.twin_head = twin_head
+        self.features = discriminator_features(channels, width, dropout, init, batch_norm)
+        n = 8 * width * s * s                       # h: the last conv's maps, flattened
+        self.real_fake = Dense(n, 1, init=init)
+        self.classes = Dense(n, num_classes, init=init)
+        if twin_head:
+            self.twin = Dense(n, num_classes, init=init)
 
     def forward(self, x):
         h = self.features(x)
+        if self.twin_head:
+            return self.real_fake(h), self.classes(h), self.twin(h)
         return self.real_fake(h), self.classes(h)
 
-    def judge(self, x):
-        return self(x)          # (logits, class_logits): both heads
+    def judge(self, x, labels=None):
+        """(logits, class_logits): both heads (the labels are not needed: D names the class).
+        With the twin head, class_logits is the pair (class_logits, twin_logits)."""
+        if self.twin_head:
+            logits, classes, twin = self(x)
+            return logits, (classes, twin)
+        return self(x)
+
+
+def discriminator_features(channels, width, dropout=0.5, init="default", batch_norm=True):
+    """D's feature stack phi (shared with the projection D, projection.py): four 3x3 convs of
+    width, 2, 4 and 8 times width channels, strides 2, 1, 2, 1, each followed by BatchNorm (not
+    the first; none with batch_norm=False, for a gradient penalty, see DCGAN's D), LeakyReLU 0.2
+    and Dropout; then Flatten: x (m, channels, S, S) -> h (m, 8 width (S / 4)^2)."""
+    widths = [width, 2 * width, 4 * width, 8 * width]
+    strides = [2, 1, 2, 1]
+    layers, c_in = [], channels
+    for i, (c_out, stride) in enumerate(zip(widths, strides)):
+        layers.append(Conv2d(c_in, c_out, 3, stride, 1, init=init))
+        if i > 0 and batch_norm:
+            layers.append(BatchNorm2d(c_out))
+        layers += [LeakyReLU(0.2), Dropout(dropout)]
+        c_in = c_out
+    return Sequential(*layers, Flatten())

@@ -3,9 +3,12 @@
 checkpoint.npz holds both networks, both optimisers' states (Adam's moments and step counts),
 the step and epoch, the history, the positions of the random generators (the trainer's, for
 noise and minibatches, and the device's default one, for dropout masks), and the trainer's
-options' states (the average of G's weights, the learning-rate decay's step), and the two
-networks' configurations, so that the file says what it holds. On the CPU a resumed run then
-reproduces the uninterrupted one exactly. Every file is written atomically.
+options' states (the average of G's weights, the learning-rate decay's step), the two
+networks' configurations and, for a class-conditional pair, the class terms' recipe (its
+conditioning: conditioning.py), so that the file says what it holds. On the CPU a resumed run
+then reproduces the uninterrupted one exactly. Every file is written atomically. (A checkpoint
+saved before the recipe was recorded holds none: it was trained with the AC-GAN's terms, and
+loads as "acgan".)
 
 A file is not trusted: before a checkpoint changes anything, load_checkpoint checks all of it.
 First its metadata, the small members that say what it is (metadata() checks each field's
@@ -25,11 +28,13 @@ from .. import backend
 from ..io import load_arrays, save_arrays
 from ..nn.module import CONFIG_KEY, TRAINED_KEY, check_finite, check_weights
 from ..random import Random, default_random
+from .conditioning import CONDITIONINGS
 
 NETWORKS_KEY = "__networks__"     # {"G": G.config, "D": D.config} as JSON
+CONDITIONING_KEY = "conditioning"  # a conditional pair's recipe, one of CONDITIONINGS
 COUNTS = ("steps_done", "epoch", "seed", "g_average_updates", "lr_decay_step")  # integers >= 0
 # The small members that say what a file is: read first, and alone (load_arrays' `only`).
-METADATA = COUNTS + (NETWORKS_KEY, CONFIG_KEY, TRAINED_KEY)
+METADATA = COUNTS + (NETWORKS_KEY, CONFIG_KEY, TRAINED_KEY, CONDITIONING_KEY)
 
 
 def save_checkpoint(trainer, folder, epoch, keep=False):
@@ -53,6 +58,8 @@ def save_checkpoint(trainer, folder, epoch, keep=False):
     trainer.history.save_csv(os.path.join(folder, "history.csv"))
     arrays = {"steps_done": trainer.steps_done, "epoch": epoch, "seed": trainer.rng.seed or 0,
               NETWORKS_KEY: json.dumps({"G": trainer.G.config, "D": trainer.D.config})}
+    if trainer.num_classes:
+        arrays[CONDITIONING_KEY] = trainer.conditioning
     parts = {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(),
              "g_optimizer": trainer.g_optimizer.state_dict(),
              "d_optimizer": trainer.d_optimizer.state_dict(), "history": trainer.history.columns}
@@ -118,8 +125,9 @@ def metadata(arrays, path=None):
     The rules: COUNTS are integers >= 0, and a checkpoint (a file with steps_done) has epoch
     and seed too; __config__ and each network of __networks__ (which has G and D; a network
     built without a config is null) are {"class": a name, "kwargs": {argument: value}};
-    __trained__ is {"epoch": integer >= 0, "step": integer >= 0}. A field that breaks them raises
-    one ValueError naming `path` (when given) and the field."""
+    __trained__ is {"epoch": integer >= 0, "step": integer >= 0}; conditioning is one of
+    CONDITIONINGS. A field that breaks them raises one ValueError naming `path` (when given)
+    and the field."""
     where = "" if path is None else f"{path}: "
     info = {key: _count(arrays[key], key, where) for key in COUNTS if key in arrays}
     if "steps_done" in info:
@@ -141,7 +149,19 @@ def metadata(arrays, path=None):
                                          CONFIG_KEY, where)
     if TRAINED_KEY in arrays:
         info[TRAINED_KEY] = _check_trained(_json(arrays[TRAINED_KEY], TRAINED_KEY, where), where)
+    if CONDITIONING_KEY in arrays:
+        value = arrays[CONDITIONING_KEY]
+        if value.ndim != 0 or value.dtype.kind != "U" or str(value) not in CONDITIONINGS:
+            raise ValueError(f"{where}{CONDITIONING_KEY} must be one of {CONDITIONINGS}, got "
+                             f"{_shown(value)}")
+        info[CONDITIONING_KEY] = str(value)
     return info
+
+
+def saved_conditioning(path):
+    """The class terms' recipe a checkpoint was trained with (its metadata, checked): "acgan"
+    for a checkpoint saved before the recipe was recorded."""
+    return metadata(load_arrays(path, only=METADATA), path).get(CONDITIONING_KEY, "acgan")
 
 
 def _count(value, field, where):
@@ -207,6 +227,8 @@ def describe(arrays):
         networks = info.get(NETWORKS_KEY, {})
         names = [_config_text(networks.get(k)) for k in ("G", "D")]
         when = f" after epoch {info['epoch']} (step {info['steps_done']})"
+        if info.get(CONDITIONING_KEY, "acgan") != "acgan":
+            when = f", conditioning {info[CONDITIONING_KEY]!r},{when}"
         return (f"a checkpoint of {names[0]} and {names[1]}{when}" if all(names) else
                 f"a training checkpoint{when}")
     if CONFIG_KEY in info:
@@ -236,6 +258,10 @@ def _check_kind(trainer, head, info, path):
     if "steps_done" not in info:
         raise ValueError(f"{where} is {describe(head)}, not a checkpoint: resume from the "
                          f"checkpoint.npz of a run")
+    saved_recipe = info.get(CONDITIONING_KEY, "acgan")     # none saved: the AC-GAN's
+    if trainer.num_classes and saved_recipe != trainer.conditioning:
+        raise ValueError(f"{where} was trained with conditioning {saved_recipe!r}, this trainer "
+                         f"has {trainer.conditioning!r}: resume with the settings of that run")
     saved = info.get(NETWORKS_KEY, {})
     for key, net in (("G", trainer.G), ("D", trainer.D)):
         if net.config is not None and saved.get(key) not in (None, net.config):

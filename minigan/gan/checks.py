@@ -9,6 +9,7 @@ from ..random import check_seed
 from ..tensor import Tensor
 from ..nn.norm_layers import _BatchNorm
 from ..nn.spectral_norm import SpectralNorm
+from .conditioning import CONDITIONINGS, what_it_needs
 from .losses import GENERATOR_LOSSES
 from .penalties import PENALTIES
 from .models import DiscriminatorBase, GeneratorBase
@@ -52,6 +53,27 @@ def check_optimizer(name, optimizer, network, role):
             raise ValueError(f"GANTrainer: {name} holds {p.name or 'a parameter'} (shape "
                              f"{p.shape}), which is not the {role}'s: give it the {role}'s "
                              f"parameters, e.g. Adam({role}.parameters())")
+
+
+def check_conditioning(generator, discriminator, conditioning):
+    """The class terms' recipe (conditioning.py): a known one, for a class-conditional pair (an
+    unconditional one keeps the default), with the D it needs."""
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"GANTrainer: unknown conditioning {conditioning!r}: expected one of "
+                         f"{CONDITIONINGS}")
+    if not generator.num_classes:
+        if conditioning != "acgan":
+            raise ValueError(f"GANTrainer: conditioning {conditioning!r} is for a "
+                             f"class-conditional pair, and these networks have no classes "
+                             f"(num_classes is 0)")
+        return
+    needs = what_it_needs(conditioning, discriminator)
+    if needs is not None:
+        got = type(discriminator).__name__ + (
+            "(twin_head=True)" if getattr(discriminator, "twin_head", False) else "")
+        raise ValueError(f"GANTrainer: conditioning {conditioning!r} needs {needs}, got a "
+                         f"{got}; conditioning.discriminator_for({conditioning!r}, ...) builds "
+                         f"one")
 
 
 def check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average):

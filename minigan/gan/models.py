@@ -5,10 +5,11 @@ Generator G maps a latent point z ~ N(0, I) to a sample; Discriminator D maps a 
 probability, so that the loss can be computed stably from it (see minigan/functions/cross_entropy.py).
 
 Every pair offers the trainer the same two calls, whatever its networks: ``G.generate(z,
-labels)`` and ``D.judge(x) -> (logits, class_logits)``. A class-conditional pair (the AC-GAN,
-gan/acgan.py) has ``num_classes > 0``: its G is told the classes to draw and its D has a second
-head naming the class; for the others labels are None and class_logits is None. DCGAN's
-convolutional pair is in gan/dcgan.py.
+labels)`` and ``D.judge(x, labels) -> (logits, class_logits)``. A class-conditional pair (the
+AC-GAN, gan/acgan.py) has ``num_classes > 0``: its G is told the classes to draw and its D has a
+second head naming the class (or takes the labels into its logit: gan/projection.py; the
+recipes are in gan/conditioning.py); for the others labels are None and class_logits is None.
+DCGAN's convolutional pair is in gan/dcgan.py.
 
 From the trainer to the layers: generate() and judge() call the network (forward), which for the
 MLP pair is ``self.net``, a Sequential of the layers in nn/layers.py (Dense: functions/matmul.py,
@@ -116,9 +117,11 @@ class DiscriminatorBase(Module):
     """What the trainer needs of a discriminator: num_classes and judge()."""
 
     num_classes = 0              # > 0: a second head gives class logits
+    takes_labels = False         # True: the labels are part of the verdict (projection.py)
 
-    def judge(self, x):
-        """D's verdict on a batch: (logits (m, 1), class_logits (m, num_classes) or None)."""
+    def judge(self, x, labels=None):
+        """D's verdict on a batch: (logits (m, 1), class_logits (m, num_classes) or None).
+        labels: the batch's classes, for a D that takes them; others ignore them."""
         return self(x), None
 
 

@@ -120,7 +120,7 @@ class Monitor:
 
     def log_line(self, done, epoch, epochs):
         h = self.trainer.history
-        if self.trainer.num_classes:     # the seed's AC-GAN line: [real/fake loss, class loss]
+        if "g_class" in h.names:         # the seed's AC-GAN line: [real/fake loss, class loss]
             losses = (f"dr[{h.last('d_real'):.3f},{h.last('d_real_class'):.3f}] "
                       f"df[{h.last('d_fake'):.3f},{h.last('d_fake_class'):.3f}] "
                       f"g[{h.last('g'):.3f},{h.last('g_class'):.3f}]")

@@ -21,15 +21,15 @@ prints and watches is in monitor.py and collapse.py; the input checks are in che
 import dataclasses
 
 from ..fast.memory import keep_freed_memory
-from ..functions import softmax_cross_entropy
 from ..optim import Adam
 from ..random import Random
 from ..tensor import Tensor, no_grad
 from .averaging import WeightAverage
 from .checkpoint import load_checkpoint, save_checkpoint
 from . import penalties
-from .checks import (check_data, check_labels, check_penalty, check_players, check_schedule,
-                     check_settings)
+from .checks import (check_conditioning, check_data, check_labels, check_penalty, check_players,
+                     check_schedule, check_settings)
+from .conditioning import class_terms
 from .collapse import CollapseGuard, DivergenceGuard
 from .history import History
 from .losses import discriminator_loss, fake_part, generator_loss, real_part
@@ -53,7 +53,9 @@ class GANTrainer:
     A class-conditional pair (num_classes > 0, the AC-GAN) needs labels for the data; D's class
     head adds a cross-entropy term to each loss: D learns the class of real samples and of
     generated ones (the class G was asked for), and G is pushed to make samples D recognises as
-    that class. The loop is the same.
+    that class. The loop is the same. conditioning: which class terms, "acgan" (the default,
+    those just said), "tac" or "projection" (conditioning.py: the table, and why the AC-GAN's
+    terms collapse a class); each needs its own D (conditioning.discriminator_for).
 
     Options outside the algorithm (set up by _set_up_options, below Algorithm 1):
     penalty: "r1", "r2" or "gp" adds a gradient penalty of weight `gamma` (lambda for "gp") to
@@ -66,8 +68,10 @@ class GANTrainer:
 
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
                  generator_loss="non-saturating", d_update="joint", seed=0, lr_decay_steps=None,
-                 g_average=None, penalty=None, gamma=10.0, penalty_every=1):
+                 g_average=None, penalty=None, gamma=10.0, penalty_every=1,
+                 conditioning="acgan"):
         check_players(generator, discriminator, g_optimizer, d_optimizer)
+        check_conditioning(generator, discriminator, conditioning)
         check_settings(k, generator_loss, d_update, seed, lr_decay_steps, g_average)
         check_penalty(discriminator, generator_loss, penalty, gamma, penalty_every)
         self.G, self.D = generator, discriminator
@@ -77,11 +81,12 @@ class GANTrainer:
         # D's loss too. Not the function generator_loss (losses.py), which takes it as `kind`.
         self.k, self.game, self.d_update = k, generator_loss, d_update
         self.num_classes = generator.num_classes
+        self.conditioning, self.class_terms = conditioning, class_terms(conditioning)
         self.device = generator.device
         self.rng = Random(seed, self.device)
         self.steps_done = 0
         self.timing = None      # after train(): its steps, and seconds training and saving (Timing)
-        self.history = History(conditional=self.num_classes > 0)
+        self.history = History(conditional=self.num_classes > 0 and self.class_terms.has_terms)
         self.collapse_guard = CollapseGuard(generator_loss)
         self.divergence_guard = DivergenceGuard(generator_loss, self.d_optimizer,
                                                 self.g_optimizer)
@@ -115,24 +120,24 @@ class GANTrainer:
         if self.d_update == "joint":
             # Algorithm 1: L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) (the BCE games), one update. D runs
             # twice, on the real and on the generated batch (BatchNorm normalises each on its own).
-            real_logits, real_classes = self.D.judge(real)
-            fake_logits, fake_classes = self.D.judge(fake)
+            real_logits, real_classes = self.D.judge(real, real_labels)
+            fake_logits, fake_classes = self.D.judge(fake, fake_labels)
             loss, real_loss, fake_loss = discriminator_loss(real_logits, fake_logits, self.game)
-            real_class_loss = self.class_loss(real_classes, real_labels)
-            fake_class_loss = self.class_loss(fake_classes, fake_labels)
-            penalty = self.penalty_term(real, fake)
+            real_class_loss = self.class_loss(real_classes, real_labels, "real")
+            fake_class_loss = self.class_loss(fake_classes, fake_labels, "fake")
+            penalty = self.penalty_term(real, fake, real_labels, fake_labels)
             self.update(self.d_optimizer, loss, real_class_loss, fake_class_loss, penalty)
         else:
             # The tutorials' "split": update on the real half-batch, then on the generated one
             # (with the penalty, if any: it may need both batches).
-            real_logits, real_classes = self.D.judge(real)
+            real_logits, real_classes = self.D.judge(real, real_labels)
             real_loss = real_part(real_logits, self.game)
-            real_class_loss = self.class_loss(real_classes, real_labels)
+            real_class_loss = self.class_loss(real_classes, real_labels, "real")
             self.update(self.d_optimizer, real_loss, real_class_loss)
-            fake_logits, fake_classes = self.D.judge(fake)
+            fake_logits, fake_classes = self.D.judge(fake, fake_labels)
             fake_loss = fake_part(fake_logits, self.game)
-            fake_class_loss = self.class_loss(fake_classes, fake_labels)
-            penalty = self.penalty_term(real, fake)
+            fake_class_loss = self.class_loss(fake_classes, fake_labels, "fake")
+            penalty = self.penalty_term(real, fake, real_labels, fake_labels)
             self.update(self.d_optimizer, fake_loss, fake_class_loss, penalty)
         self.d_updates += 1
         return DiscriminatorStep(real_loss, fake_loss, real_logits, fake_logits, fake,
@@ -145,9 +150,9 @@ class GANTrainer:
         # of D's ops records, as it runs, that they need none (its needs_grad).
         with self.D.frozen():
             fake = self.G.generate(z, labels)
-            logits, classes = self.D.judge(fake)
+            logits, classes = self.D.judge(fake, labels)
         loss = generator_loss(logits, self.game)
-        class_loss = self.class_loss(classes, labels)
+        class_loss = self.class_loss(classes, labels, "generator")
         # backward() runs here, after frozen() has ended, and follows what each op recorded:
         # dL/d(D's input) -- the signal G learns from -- and nothing for D's weights. (D's .grad
         # still holds the D step's gradient; the G optimiser holds only G's parameters.)
@@ -167,10 +172,15 @@ class GANTrainer:
         labels = self.G.sample_labels(m, self.rng) if self.num_classes else None
         return z, labels
 
-    def class_loss(self, class_logits, labels):
-        """The AC-GAN's class term: cross-entropy of D's class head against the classes asked
-        for (or the real labels); None for a pair without classes."""
-        return None if class_logits is None else softmax_cross_entropy(class_logits, labels)
+    def class_loss(self, class_logits, labels, role="generator"):
+        """The class term of one loss: for the AC-GAN, the cross-entropy of D's class head
+        against the real labels or the classes asked for. role: "real" (D's term on real
+        samples), "fake" (D's on generated ones) or "generator" (G's); the terms of each
+        conditioning are in conditioning.py. None for a pair without classes, and where the
+        recipe has no term ("projection": D's logit takes the class)."""
+        if not self.num_classes:
+            return None
+        return getattr(self.class_terms, role)(class_logits, labels)
 
     def update(self, optimizer, *loss_terms):
         """One optimiser step on the sum of the loss terms (None terms left out)."""
@@ -196,19 +206,21 @@ class GANTrainer:
         if self.device == "cpu":
             keep_freed_memory()
 
-    def penalty_term(self, real, fake):
+    def penalty_term(self, real, fake, real_labels=None, fake_labels=None):
         """The gradient penalty of this D update (penalties.py), or None: without a penalty,
-        and between the updates that carry it (penalty_every)."""
+        and between the updates that carry it (penalty_every). The labels are for a D that
+        takes them (projection.py); WGAN-GP's points between a real and a generated sample are
+        judged with the real sample's class."""
         if self.penalty is None or self.d_updates % self.penalty_every:
             return None
         # Lazy regularisation: one update in penalty_every carries the penalty, penalty_every
         # times as heavy, so the weight passed on (penalties' gamma) is gamma * penalty_every.
         weight = self.gamma * self.penalty_every
         if self.penalty == "r1":
-            return penalties.r1(self.D, real, weight)
+            return penalties.r1(self.D, real, weight, real_labels)
         if self.penalty == "r2":
-            return penalties.r2(self.D, fake, weight)
-        return penalties.gradient_penalty(self.D, real, fake, weight, self.rng)
+            return penalties.r2(self.D, fake, weight, fake_labels)
+        return penalties.gradient_penalty(self.D, real, fake, weight, self.rng, real_labels)
 
     def after_step(self):
         """The options that act after each step: the learning-rate decay and G's average."""
