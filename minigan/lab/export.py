@@ -7,24 +7,58 @@ record() plays a session and keeps frames: at chosen steps one after the D updat
 after the G update, so the replay shows each phase's change on its own (D's field moves in the
 first, G's samples in the second). write_html() puts the frames into the lab's own page (its
 CSS and JavaScript inlined, the frames as a JSON object the page replays with a slider instead
-of asking a server); write_gif() draws the same layers with matplotlib, one image per frame.
+of asking a server); write_gif() draws the same layers with matplotlib, one image per frame, in
+the page's own colours (palette(): read from lab.css, the one place they are written).
 Both write atomically (io.atomic_write).
 """
 import json
 import os
+import re
 
 # Host-only: a recording holds JSON lists, never a device array, so NumPy reads them for
 # matplotlib (as trace.py and plots.py do with host copies).
 import numpy as np
 
+from ..gan.losses import CRITIC_LOSSES
 from ..io import atomic_write
 from .server import STATIC
 from .session import REAL_POINTS_SHOWN, layers_for_json, rounded_list
 
 STYLESHEET_TAG = '<link rel="stylesheet" href="/lab.css">'
 SCRIPT_TAG = '<script src="/lab.js"></script>'
-REAL_COLOUR, FAKE_COLOUR, ARROW_COLOUR = "#2166ac", "#d95f02", "#54278f"   # as lab.js
 ARROW_LENGTH = 0.08        # the longest arrow, as a fraction of the plane's width (as lab.js)
+PALETTE_BLOCK = re.compile(r":root\s*\{(.*?)\}", re.S)
+PALETTE_ENTRY = re.compile(r"--([a-z0-9-]+)\s*:\s*([^;]+);")
+HEX = re.compile(r"#([0-9a-fA-F]{6})")
+RGBA = re.compile(r"rgba\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*([0-9.]+)\s*\)")
+
+
+def palette():
+    """The page's colours, {name: (r, g, b, alpha)} in [0, 1] for matplotlib: the custom
+    properties of lab.css's :root block ("--real: #2166ac;"), which lab.js reads too."""
+    with open(os.path.join(STATIC, "lab.css"), encoding="utf-8") as f:
+        block = PALETTE_BLOCK.search(f.read())
+    if block is None:
+        raise RuntimeError("palette: static/lab.css lost its :root block of colours")
+    colours = {}
+    for name, value in PALETTE_ENTRY.findall(block.group(1)):
+        value = value.strip()
+        if HEX.fullmatch(value):
+            rgb = [int(value[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+            colours[name] = (*rgb, 1.0)
+        elif RGBA.fullmatch(value):
+            r, g, b, alpha = RGBA.fullmatch(value).groups()
+            colours[name] = (int(r) / 255, int(g) / 255, int(b) / 255, float(alpha))
+        else:
+            raise RuntimeError(f"palette: --{name}: expected #rrggbb or rgba(r, g, b, a), "
+                               f"got {value!r}")
+    return colours
+
+
+def outside(points, bounds):
+    """How many of `points` ([x, y] lists) lie outside bounds (xmin, xmax, ymin, ymax)."""
+    xmin, xmax, ymin, ymax = bounds
+    return sum(not (xmin <= x <= xmax and ymin <= y <= ymax) for x, y in points)
 
 
 def record(session, steps, every):
@@ -50,6 +84,7 @@ def record(session, steps, every):
     return {"settings": session.settings.public(), "bounds": list(session.bounds),
             "real": rounded_list(data.points[:REAL_POINTS_SHOWN], 3),
             "modes": None if data.centres is None else len(data.centres),
+            "critic": session.settings.loss in CRITIC_LOSSES, "events": session.events,
             "history": session.history, "frames": frames}
 
 
@@ -86,7 +121,7 @@ def training_recording(frames, history, k, data, bounds, settings, max_rows=2000
     return {"settings": settings, "bounds": list(bounds),
             "real": rounded_list(data.points[:REAL_POINTS_SHOWN], 3),
             "modes": None if data.centres is None else len(data.centres),
-            "history": rows, "frames": frames}
+            "critic": settings.get("loss") in CRITIC_LOSSES, "history": rows, "frames": frames}
 
 
 def write_html(recording, path):
@@ -114,7 +149,8 @@ def write_gif(recording, path, fps=4):
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     fig, ax = plt.subplots(figsize=(4.8, 4.8), dpi=90)
-    animation = FuncAnimation(fig, lambda i: draw_frame(ax, recording, i),
+    colours = palette()
+    animation = FuncAnimation(fig, lambda i: draw_frame(ax, recording, i, colours),
                               frames=len(recording["frames"]))
     # PillowWriter wants a file name: write beside the target, then rename (atomic).
     partial = os.path.join(os.path.dirname(os.path.abspath(path)),
@@ -128,31 +164,41 @@ def write_gif(recording, path, fps=4):
             os.remove(partial)
 
 
-def draw_frame(ax, recording, i):
-    """Frame i on a matplotlib axis, in the page's colours: D's heat map and its 1/2 contour,
-    the real samples, G's samples and the push of G's loss on each."""
+def draw_frame(ax, recording, i, colours=None):
+    """Frame i on a matplotlib axis, in the page's colours (palette()): D's heat map and its
+    1/2 contour, the real samples, G's samples and the push of G's loss on each; the title
+    counts G's samples outside the frame, as the page does."""
+    from matplotlib.colors import LinearSegmentedColormap
+    colours = colours or palette()
     xmin, xmax, ymin, ymax = recording["bounds"]
     layers = recording["frames"][i]["layers"]
     ax.clear()
     heat = np.asarray(layers["heatmap"])            # row 0 at the bottom (views.heatmap)
-    ax.imshow(heat, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="RdBu",
-              vmin=0, vmax=1, alpha=0.3, interpolation="bilinear")
-    cells = heat.shape[0]                           # values at the cells' centres
-    centres_x = xmin + (np.arange(cells) + 0.5) * (xmax - xmin) / cells
-    centres_y = ymin + (np.arange(cells) + 0.5) * (ymax - ymin) / cells
-    if heat.min() < 0.5 < heat.max():
-        ax.contour(centres_x, centres_y, heat, levels=[0.5], colors="k", linewidths=1,
-                   linestyles="dashed")
-    real = np.asarray(recording["real"])
-    fake = np.asarray(layers["fake"])
-    arrows = np.asarray(layers["arrows"]["vectors"]) * (ARROW_LENGTH * (xmax - xmin))
-    ax.scatter(real[:, 0], real[:, 1], s=3, color=REAL_COLOUR, alpha=0.5)
-    ax.scatter(fake[:, 0], fake[:, 1], s=3, color=FAKE_COLOUR)
+    if heat.size:                                   # (none: no finite picture yet)
+        shades = LinearSegmentedColormap.from_list("lab", [
+            colours["heat-fake"], colours["heat-middle"], colours["heat-real"]])
+        ax.imshow(heat, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap=shades,
+                  vmin=0, vmax=1, interpolation="bilinear")
+        cells = heat.shape[0]                       # values at the cells' centres
+        centres_x = xmin + (np.arange(cells) + 0.5) * (xmax - xmin) / cells
+        centres_y = ymin + (np.arange(cells) + 0.5) * (ymax - ymin) / cells
+        if heat.min() < 0.5 < heat.max():
+            ax.contour(centres_x, centres_y, heat, levels=[0.5], colors=[colours["contour"]],
+                       linewidths=1, linestyles="dashed")
+    real = np.asarray(recording["real"]).reshape(-1, 2)
+    fake = np.asarray(layers["fake"]).reshape(-1, 2)
+    arrows = np.asarray(layers["arrows"]["vectors"]).reshape(-1, 2) * (
+        ARROW_LENGTH * (xmax - xmin))
+    ax.scatter(real[:, 0], real[:, 1], s=3, color=colours["real"], alpha=0.75, linewidths=0)
+    ax.scatter(fake[:, 0], fake[:, 1], s=4, color=colours["fake"], alpha=0.75, linewidths=0)
     ax.quiver(fake[:, 0], fake[:, 1], arrows[:, 0], arrows[:, 1], angles="xy",
-              scale_units="xy", scale=1, width=0.002, color=ARROW_COLOUR, alpha=0.6)
+              scale_units="xy", scale=1, width=0.002, color=colours["arrow"])
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(recording["frames"][i]["label"], fontsize=9)
+    out = outside(layers["fake"], recording["bounds"])
+    title = recording["frames"][i]["label"]
+    ax.set_title(title + (f"\n{out} of {len(fake)} generated samples outside the frame"
+                          if out else ""), fontsize=9)

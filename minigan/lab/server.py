@@ -3,7 +3,11 @@
     GET  /                      the page (static/index.html, with this server's token), /lab.js
                                 and /lab.css
     GET  /api/state?since=N     the session's state, with the history rows from N on
-    POST /api/act               {"action": "d" | "g" | "step" | "reset", "repeat": 1..100}
+    POST /api/act               {"action": "d" | "g" | "step" | "reset", "repeat": 1..100,
+                                 optional "layers": [...] and "heatmap_cells": 8..48, the
+                                 picture wanted back (settings.check_picture), and "playing":
+                                 true from the page's Play}: the state, with "took_ms", the
+                                 server's time for the updates
     POST /api/settings          {"loss": "minimax", "k": 2, ...}: the settings to change
 
 The lab has no login, and a browser lets any page it shows send requests to any address,
@@ -53,11 +57,13 @@ import re
 import secrets
 import socket
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .settings import LabInputError, check_work
+from .settings import LabInputError, check_picture, check_work
+from .views import HEATMAP_CELLS
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_BODY = 2 ** 20          # 1 MiB: 10 000 drawn points take about 300 kB
@@ -262,25 +268,42 @@ def page(server, query, body):
 
 
 def on_session(change):
-    """A route that runs change(session, body) under the lock and answers with the state."""
+    """A route that runs change(session, body) under the lock and answers with the state.
+    change() may return {"picture": state()'s layers and heatmap_cells, and fields to add}."""
     def answer(server, query, body):
         since = body.get("since", 0) if isinstance(body, dict) else query.get("since", ["0"])[0]
         since = _since(since)
         with server.lock:
-            change(server.session, body)
-            return as_json(200, server.session.state(since))
+            extra = change(server.session, body) or {}
+            picture = extra.pop("picture", {})
+            return as_json(200, {**server.session.state(since, **picture), **extra})
     return answer
 
 
+ACT_FIELDS = ("action", "repeat", "since", "layers", "heatmap_cells", "playing")
+
+
 def act(session, body):
+    """The updates asked for. The page's Play keeps two requests on their way (lab.js), so when
+    one pauses the run (a non-finite loss), the next finds it paused: with "playing": true it is
+    answered with the state, which says why, instead of being refused."""
     if not isinstance(body, dict):
         raise LabInputError(f"act: expected a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - {"action", "repeat", "since"})
+    unknown = sorted(set(body) - set(ACT_FIELDS))
     if unknown:
-        raise LabInputError(f"act: unknown field {unknown[0]!r}: expected action, repeat, since")
-    action, repeat = body.get("action"), body.get("repeat", 1)
+        raise LabInputError(f"act: unknown field {unknown[0]!r}: expected "
+                            f"{', '.join(ACT_FIELDS)}")
+    action, repeat, playing = body.get("action"), body.get("repeat", 1), body.get("playing")
+    if playing not in (None, True, False):
+        raise LabInputError(f"playing: expected true or false, got {playing!r}")
+    layers, cells = check_picture(body.get("layers"), body.get("heatmap_cells", HEATMAP_CELLS))
     check_work(session.settings, action, repeat)        # 413 before any update
-    session.act(action, repeat)
+    start = time.perf_counter()
+    if not (playing and session.paused):
+        session.act(action, repeat)
+    took = time.perf_counter() - start                  # the page's Play sizes its requests
+    return {"picture": {"layers": layers, "heatmap_cells": cells},
+            "took_ms": round(1000 * took, 2)}
 
 
 def configure(session, body):
@@ -366,7 +389,8 @@ def _finite_float(text):
 
 
 def as_json(status, value):
-    return status, json.dumps(value, allow_nan=False).encode(), "application/json"
+    return (status, json.dumps(value, allow_nan=False, separators=(",", ":")).encode(),
+            "application/json")
 
 
 def _since(value):

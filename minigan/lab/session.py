@@ -16,21 +16,27 @@ from .. import backend
 from ..data import Toy2D, make_2d
 from ..functions import sigmoid
 from ..gan import Discriminator, GANTrainer, Generator
+from ..gan.losses import CRITIC_LOSSES
 from ..metrics import mode_metrics
 from ..optim import Adam
 from ..random import Random, manual_seed
 from ..trace import grad_norm, max_change, same_state
 from . import views
-from .settings import LabInputError, Settings, updated
+from .settings import MAX_REPEAT, LabInputError, Settings, max_repeats, updated
 
 G_HIDDEN, D_HIDDEN = (64, 64), (128, 128)     # examples/gan_2d.py's networks
 FAKE_POINTS = 512                             # generated samples drawn, with their arrows
 REAL_POINTS_SHOWN = 1000
 DRAWN_NOISE = 0.02                            # std of the noise around each drawn point
-MAX_REPEAT = 100                              # updates per request
+MAX_EVENTS = 200                              # chart markers kept (the latest)
 EMPTY_LAYERS = {"real": [], "fake": [], "arrows": {"vectors": [], "longest": 0.0},
                 "heatmap": [], "latent": [], "field": {"points": [], "vectors": [],
                                                        "longest": 0.0}}
+# The lab's own word on WGAN without a penalty (the trainer's warning also names spectral
+# normalisation, which the page cannot set; the gradient penalty it can).
+WGAN_NOTICE = ("wgan without a penalty leaves the critic unconstrained: its scores grow without "
+               "bound and the Wasserstein estimate means nothing. Set 'penalty on D' to gp "
+               "(WGAN-GP's gradient penalty; its paper weighs it with γ = 10)")
 
 
 class LabSession:
@@ -40,12 +46,13 @@ class LabSession:
     def __init__(self, settings=None, *, seed=0, device="cpu", n=1024):
         self.seed, self.device, self.n = seed, backend.check_device(device), n
         self.settings = settings or Settings()
-        self.run = 0
+        self.run = self.data_version = 0
         self.start()
 
     # --- a new game ------------------------------------------------------------------------------
     def start(self):
         """Fresh networks and optimisers from the seed (the same start every time)."""
+        after = getattr(self, "updates", None)
         self.run += 1
         manual_seed(self.seed)                          # the networks' initial weights
         self.G = Generator(2, 2, hidden=G_HIDDEN).to(self.device)
@@ -62,8 +69,14 @@ class LabSession:
         self.last = []          # what the last action's updates did, in words
         self.paused = None      # why the run is paused (a non-finite loss), else None
         self.shown_layers = None  # the last finite picture (layers())
+        # Where the charts get a marker: a change of data or settings, and a reset (the
+        # charts start again from update 0, so its marker stands there).
+        self.events = [] if after is None else [
+            {"update": 0, "kind": "reset",
+             "text": f"reset after {after} updates: new networks from seed {self.seed}"}]
 
     def use_data(self, settings):
+        self.data_version += 1              # the page asks for the real points again
         if settings.data == "drawn":
             self.data = self.drawn_data(settings.points)
             if not hasattr(self, "bounds"):         # drawn from the start: frame the points
@@ -99,7 +112,10 @@ class LabSession:
                                  penalty=None if s.penalty == "none" else s.penalty,
                                  gamma=s.gamma)
         trainer.rng = rng                       # the same stream of minibatches and noise
-        self.notice = "; ".join(str(w.message) for w in caught) or None
+        notices = [str(w.message) for w in caught]
+        if s.loss == "wgan" and s.penalty == "none":
+            notices = [n for n in notices if "wgan" not in n.lower()] + [WGAN_NOTICE]
+        self.notice = "; ".join(notices) or None
         return trainer
 
     # --- what the controls do --------------------------------------------------------------------
@@ -108,6 +124,7 @@ class LabSession:
         and optimisers keep their state: a new loss or data set takes over where the game is."""
         new = updated(self.settings, changes, self.data_size)
         data_changed = (new.data, new.points) != (self.settings.data, self.settings.points)
+        self.mark(changes_in_words(self.settings, new), "data" if data_changed else "settings")
         self.settings = new
         if data_changed:
             self.use_data(new)
@@ -136,6 +153,19 @@ class LabSession:
                 if not self.update(phase):
                     return
 
+    def mark(self, text, kind):
+        """A marker on the charts at the current update: kind "data", "settings" or "reset".
+        Changes between the same two updates share one marker ("data" if any was)."""
+        if not text:
+            return
+        last = self.events[-1] if self.events else None
+        if last and last["update"] == self.updates and last["kind"] != "reset":
+            last["text"] += "; " + text
+            last["kind"] = "data" if "data" in (kind, last["kind"]) else kind
+        else:
+            self.events.append({"update": self.updates, "kind": kind, "text": text})
+            del self.events[:-MAX_EVENTS]
+
     def update(self, phase):
         """One D ("d") or G ("g") update through the trainer; False if it was undone."""
         before = self.keep()
@@ -147,10 +177,12 @@ class LabSession:
             row = {"d_loss": sum(_number(p) for p in parts if p is not None),
                    "d_real": _mean_sigmoid(step.real_logits),
                    "d_fake": _mean_sigmoid(step.fake_logits)}
+            scores = (_mean(step.real_logits), _mean(step.fake_logits))
         else:
             step = trainer.generator_step(m)
             trainer.steps_done += 1
             row = {"g_loss": _number(step.loss), "g_fake": _mean_sigmoid(step.logits)}
+            scores = (_mean(step.logits),)
         bad = [name for name, value in row.items() if not math.isfinite(value)]
         if bad or not self.finite_weights():
             self.restore(before)
@@ -166,7 +198,7 @@ class LabSession:
             self.g_updates += 1
             row.update(self.quality())
         self.history.append({"update": self.updates, "phase": phase, **_rounded_dict(row)})
-        self.last.append(self.facts(phase, before, row))
+        self.last.append(self.facts(phase, before, row, scores))
         return True
 
     # --- keeping and undoing ---------------------------------------------------------------------
@@ -194,16 +226,22 @@ class LabSession:
                    for p in self.G.parameters() + self.D.parameters())
 
     # --- what the page shows ---------------------------------------------------------------------
-    def facts(self, phase, before, row):
+    def facts(self, phase, before, row, scores):
         """What the update did, in words: its loss, D's verdicts, the gradient's norm and which
-        network moved (the tracer's checks: the G step must leave D as it was)."""
+        network moved (the tracer's checks: the G step must leave D as it was). A critic's
+        verdict is its score (wgan, hinge): said as that, with the sigmoid the charts show."""
+        critic = self.settings.loss in CRITIC_LOSSES
         if phase == "d":
             moved, still, name = self.D, self.G, "D"
-            lines = [f"L_D = {row['d_loss']:.4f}",
-                     f"mean D(x) = {row['d_real']:.3f}, mean D(G(z)) = {row['d_fake']:.3f}"]
+            verdicts = (f"mean critic score: {scores[0]:.3f} on real x, {scores[1]:.3f} on G(z) "
+                        f"(sigmoid: {row['d_real']:.3f}, {row['d_fake']:.3f})" if critic else
+                        f"mean D(x) = {row['d_real']:.3f}, mean D(G(z)) = {row['d_fake']:.3f}")
+            lines = [f"L_D = {row['d_loss']:.4f}", verdicts]
         else:
             moved, still, name = self.G, self.D, "G"
             lines = [f"L_G = {row['g_loss']:.4f} ({self.settings.loss})",
+                     f"mean critic score of G(z) = {scores[0]:.3f} (sigmoid: "
+                     f"{row['g_fake']:.3f})" if critic else
                      f"mean D(G(z)) = {row['g_fake']:.3f}"]
         other = "G" if name == "D" else "D"
         after_moved, after_still = moved.state_dict(), still.state_dict()
@@ -224,42 +262,74 @@ class LabSession:
         return {**mode_metrics(samples, self.data.centres, self.data.std),
                 "mode_total": len(self.data.centres)}
 
-    def layers(self):
-        """Every layer of the plane, as lists for JSON (views.py computes them). Should a
-        network give a non-finite value, the run pauses and the page keeps the last finite
-        picture: JSON has no NaN, and a learner should see a message, not a blank plane."""
+    def layers(self, wanted=None, heatmap_cells=views.HEATMAP_CELLS):
+        """The layers of the plane (all, or the names in `wanted`), as lists for JSON (views.py
+        computes them). Should a network give a non-finite value, the run pauses and the page
+        keeps the last finite picture: JSON has no NaN, and a learner should see a message,
+        not a blank plane."""
         arrays = views.plane(self.G, self.D, self.settings.loss, self.bounds, self.fixed_z,
-                             self.z_grid)
+                             self.z_grid, wanted, heatmap_cells)
         xp = backend.xp_of_device(self.device)
         if not all(bool(xp.isfinite(a).all()) for a in arrays.values()):
             self.paused = self.paused or ("the networks give non-finite values (the picture "
                                           "is the last finite one): reset, or lower the "
                                           "learning rates")
             return self.shown_layers or EMPTY_LAYERS
-        self.shown_layers = {"real": rounded_list(self.data.points[:REAL_POINTS_SHOWN], 3),
-                             **layers_for_json(arrays)}
-        return self.shown_layers
+        layers = layers_for_json(arrays)
+        if wanted is None or "real" in wanted:
+            layers = {"real": rounded_list(self.data.points[:REAL_POINTS_SHOWN], 3), **layers}
+        self.shown_layers = {**(self.shown_layers or {}), **layers}
+        return layers
 
-    def state(self, since=0):
-        """Everything the page draws: the counters, the settings, the layers, the history rows
-        from `since` on, and the last action's facts."""
+    def state(self, since=0, layers=None, heatmap_cells=views.HEATMAP_CELLS):
+        """Everything the page draws: the counters, the settings, the layers (all, or those
+        named in `layers`), the history rows from `since` on, the last action's facts, and the
+        markers for the charts. data_version changes with the data (the page keeps the real
+        points until then); max_repeat is the most steps Play may ask for in one request."""
         since = since if 0 <= since <= len(self.history) else 0
         return {"run": self.run, "updates": self.updates, "d_updates": self.d_updates,
                 "g_updates": self.g_updates, "settings": self.settings.public(),
                 "drawn_points": self.settings.points, "bounds": list(self.bounds),
                 "modes": None if self.data.centres is None else len(self.data.centres),
-                "paused": self.paused, "notice": self.notice, "layers": self.layers(),
+                "critic": self.settings.loss in CRITIC_LOSSES,
+                "data_version": self.data_version, "max_repeat": max_repeats(self.settings),
+                "paused": self.paused, "notice": self.notice,
+                "layers": self.layers(layers, heatmap_cells), "events": self.events,
                 "history_from": since, "history": self.history[since:], "last": self.last}
 
 
 def layers_for_json(arrays):
     """views.plane()'s arrays as rounded lists (3 decimals: a thousandth of the ring's radius),
-    the arrows scaled to the longest."""
-    return {"fake": rounded_list(arrays["fake"], 3), "arrows": _unit_scaled(arrays["push"]),
-            "heatmap": rounded_list(arrays["heatmap"], 3),
-            "latent": rounded_list(arrays["latent"], 3),
-            "field": {"points": rounded_list(arrays["field_points"], 3),
-                      **_unit_scaled(arrays["field"])}}
+    the arrows scaled to the longest; only the layers computed."""
+    layers = {"fake": rounded_list(arrays["fake"], 3)}
+    if "push" in arrays:
+        layers["arrows"] = _unit_scaled(arrays["push"])
+    if "heatmap" in arrays:
+        layers["heatmap"] = rounded_list(arrays["heatmap"], 3)
+    if "latent" in arrays:
+        layers["latent"] = rounded_list(arrays["latent"], 3)
+    if "field" in arrays:
+        layers["field"] = {"points": rounded_list(arrays["field_points"], 3),
+                           **_unit_scaled(arrays["field"])}
+    return layers
+
+
+def changes_in_words(old, new):
+    """What changed from settings `old` to `new`, for the charts' marker: "data ring → sine,
+    lr_d 0.001 → 0.01" ("" if nothing did)."""
+    def data_name(s):
+        return f"drawn ({len(s.points)} points)" if s.data == "drawn" else s.data
+
+    words = []
+    if (old.data, old.points) != (new.data, new.points):
+        words.append(f"data {data_name(old)} → {data_name(new)}" if old.data != new.data or
+                     old.data != "drawn" else f"new drawn points ({len(new.points)})")
+    for name in ("loss", "k", "lr_d", "lr_g", "batch_size", "penalty", "gamma"):
+        was, now = getattr(old, name), getattr(new, name)
+        if was != now:
+            words.append(f"{name} {was:g} → {now:g}" if isinstance(was, (int, float))
+                         else f"{name} {was} → {now}")
+    return ", ".join(words)
 
 
 def square_bounds(points, margin=1.3, smallest=0.5):
@@ -277,6 +347,10 @@ def _number(t):
 
 def _mean_sigmoid(logits):
     return float(sigmoid(logits).data.mean())
+
+
+def _mean(logits):
+    return float(logits.data.mean())
 
 
 def rounded_list(array, decimals):

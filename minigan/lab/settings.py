@@ -11,7 +11,12 @@ so `updates x (batch size + UPDATE_ROWS)` must stay under MAX_WORK. The lab's ne
 fixed size, so this is all a request can vary. The largest requests allowed took 0.3 to 1.6 s
 on a 2-core CPU that was busy with other work (any batch size, k and penalty); the 2100 updates
 of batch 1024 that the bound refuses took 25 s there. One step at the largest k and batch size
-always fits, so the page's Play (one step a request) is never refused.
+always fits; the page's Play asks for at most max_repeats(settings, "step") steps a request
+(the state says how many), so it is never refused either.
+
+A request for updates may also say which layers of the plane it wants drawn back, and on how
+fine a heat map grid (check_picture): the page's Play asks for the layers it shows, on a coarser
+heat map, so that its replies are small. Less to draw is never more work.
 """
 import dataclasses
 import math
@@ -19,6 +24,7 @@ import math
 from ..data import DATASETS
 from ..gan.losses import GENERATOR_LOSSES
 from ..gan.penalties import PENALTIES
+from .views import HEATMAP_CELLS, LAYERS, MIN_HEATMAP_CELLS
 
 DATA_CHOICES = DATASETS + ("drawn",)
 PENALTY_CHOICES = ("none",) + PENALTIES
@@ -30,6 +36,7 @@ MAX_DRAWN = 10_000           # drawn points
 MAX_COORDINATE = 100.0       # |x|, |y| of a drawn point
 MAX_WORK = 100_000           # updates x (batch size + UPDATE_ROWS) in one request
 UPDATE_ROWS = 256            # an update's fixed cost, counted as that many more samples
+MAX_REPEAT = 100             # repeats of an action in one request
 
 
 class LabInputError(ValueError):
@@ -144,17 +151,44 @@ def updated(settings, changes, data_size):
     return new
 
 
+def _work(settings, action):
+    """The work of one "d", "g" or "step" (k D updates and a G update) at these settings."""
+    per_repeat = settings.k + 1 if action == "step" else 1
+    return per_repeat * (settings.batch_size + UPDATE_ROWS)
+
+
+def max_repeats(settings, action="step"):
+    """The most repeats of `action` one request may ask for at these settings (check_work's
+    bound, and MAX_REPEAT): what the page's Play may send."""
+    return max(1, min(MAX_REPEAT, MAX_WORK // _work(settings, action)))
+
+
 def check_work(settings, action, repeat):
     """Refuse (TooMuchWork) an action that would hold the session longer than about a second:
     `repeat` times "d", "g" or "step" (k D updates and a G update) at these settings."""
     if action not in ("d", "g", "step") or isinstance(repeat, bool) or not isinstance(repeat, int):
         return                      # not work: session.act refuses it with its own message
     per_repeat = settings.k + 1 if action == "step" else 1
-    cost = settings.batch_size + UPDATE_ROWS
-    work = repeat * per_repeat * cost
+    work = repeat * _work(settings, action)
     if work > MAX_WORK:
         raise TooMuchWork(
             f"act: {repeat} x {action} at k {settings.k}, batch size {settings.batch_size} is "
             f"{repeat * per_repeat} updates, {work} units of work (updates x (batch size + "
             f"{UPDATE_ROWS})); one request may ask for at most {MAX_WORK} (about 1 s): send at "
-            f"most {MAX_WORK // (per_repeat * cost)} repeats at these settings")
+            f"most {MAX_WORK // _work(settings, action)} repeats at these settings")
+
+
+def check_picture(layers, heatmap_cells):
+    """The layers a request wants drawn back (None: all of them) and the heat map's grid (a
+    whole number from MIN_HEATMAP_CELLS to HEATMAP_CELLS): checked, as (tuple or None, int)."""
+    if layers is not None:
+        if not isinstance(layers, list) or not all(isinstance(name, str) for name in layers):
+            raise LabInputError(f"layers: expected a list of layer names (some of "
+                                f"{', '.join(LAYERS)}), got {layers!r}"[:300])
+        unknown = sorted(set(layers) - set(LAYERS))
+        if unknown:
+            raise LabInputError(f"layers: unknown layer {unknown[0]!r}"[:200] +
+                                f": expected some of {', '.join(LAYERS)}")
+        layers = tuple(name for name in LAYERS if name in layers)
+    cells = _integer("heatmap_cells", heatmap_cells, MIN_HEATMAP_CELLS, HEATMAP_CELLS)
+    return layers, cells

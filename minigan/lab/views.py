@@ -24,7 +24,9 @@ from ..functions import sigmoid
 from ..gan.losses import generator_loss
 from ..tensor import Tensor, grad, no_grad
 
+LAYERS = ("real", "fake", "arrows", "heatmap", "latent", "field")   # the names the page uses
 HEATMAP_CELLS = 48         # the heat map's grid: 48 x 48 values of D
+MIN_HEATMAP_CELLS = 8      # the coarsest a request may ask for (the page plays at 32 x 32)
 FIELD_CELLS = 16           # the gradient field: 16 x 16 arrows
 LATENT_LINES = 11          # lines of the latent grid in each direction, over [-2.5, 2.5]^2
 LATENT_POINTS = 41         # points along each line
@@ -111,11 +113,21 @@ def warped_latent_grid(G, z_grid, lines=LATENT_LINES, points=LATENT_POINTS):
     return G.sample_with(Tensor(z_grid)).data.reshape(2 * lines, points, 2)
 
 
-def plane(G, D, loss_kind, bounds, fixed_z, z_grid):
-    """Every layer but the real data, as arrays on the networks' device: {"fake", "push",
-    "heatmap", "latent", "field_points", "field"}."""
+def plane(G, D, loss_kind, bounds, fixed_z, z_grid, layers=None,
+          heatmap_cells=HEATMAP_CELLS):
+    """The layers but the real data, as arrays on the networks' device: {"fake", "push",
+    "heatmap", "latent", "field_points", "field"}; with `layers` (names from LAYERS), only
+    those (G's samples always: they are cheap, and the page counts those outside the frame).
+    heatmap_cells: the heat map's grid (the page asks for a coarser one while it plays)."""
+    wanted = LAYERS if layers is None else layers
     fake = G.sample_with(fixed_z).data
-    field_points, field = input_gradient_field(D, bounds)
-    return {"fake": fake, "push": generator_push(D, fake, loss_kind),
-            "heatmap": heatmap(D, bounds), "latent": warped_latent_grid(G, z_grid),
-            "field_points": field_points, "field": field}
+    arrays = {"fake": fake}
+    if "arrows" in wanted:
+        arrays["push"] = generator_push(D, fake, loss_kind)
+    if "heatmap" in wanted:
+        arrays["heatmap"] = heatmap(D, bounds, heatmap_cells)
+    if "latent" in wanted:
+        arrays["latent"] = warped_latent_grid(G, z_grid)
+    if "field" in wanted:
+        arrays["field_points"], arrays["field"] = input_gradient_field(D, bounds)
+    return arrays
