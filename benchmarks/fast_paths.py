@@ -28,6 +28,13 @@ The rows:
   5. malloc keeps the memory a step frees (minigan/fast/memory.py): W3's training step, with
      the settings GANTrainer applies on the CPU against malloc's defaults, each block in a
      fresh process (the settings last a process), with the page faults per step.
+  6. ConvTranspose2d's forward (which is also Conv2d's input gradient): the plain rule
+     (im2col's product, then col2im's scatter-add; ConvTranspose2dFunction.forward under its
+     decorator) against the stride phases of minigan/fast/subpixel.py, on W3's two transposed
+     convolutions, whose shapes are also those of the input gradients of D's two convolutions.
+     6b: the phases in batch chunks of CHUNK_BYTES (the default) against one chunk (the
+     script sets minigan.fast.subpixel.CHUNK_BYTES to 2**62 for those blocks), on W3's
+     ConvTranspose2d(128→64) and on the same layer at twice the size.
 
 How. Each comparison runs in this one process: both variants are warmed up, each gets as many
 calls per block as fill --block seconds, then the blocks alternate A, B, B, A, A, B, ... for
@@ -83,8 +90,9 @@ import numpy as np  # noqa: E402
 import speed  # noqa: E402  (benchmarks/speed.py: the workloads, the machine's facts)
 from minigan import Random, backend  # noqa: E402
 from minigan.fast import adam as fast_adam  # noqa: E402
+from minigan.fast import subpixel  # noqa: E402
 from minigan.fast.col2im import col2im_by_group  # noqa: E402
-from minigan.functions.convolution import col2im  # noqa: E402
+from minigan.functions.convolution import ConvTranspose2dFunction, col2im  # noqa: E402
 from minigan.gan.trainer import StepValues  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 
@@ -96,6 +104,21 @@ COL2IM_CASES = [
     ("D's Conv2d(64→128, 4x4, s2, p1) on 14x14, m=64", (64, 4, 4, 64, 7, 7), (16, 16), 2),
     ("D's Conv2d(1→64, 4x4, s2, p1) on 28x28, m=64", (1, 4, 4, 64, 14, 14), (30, 30), 2),
 ]
+# W3's transposed convolutions: (label, x shape, W shape, stride, padding); each also has the
+# shapes of one of D's input gradients (Conv2d(C -> O)'s dL/dx is conv_transpose2d(gy, W))
+CONV_TRANSPOSE_CASES = [
+    ("G's ConvTranspose2d(128→64, 4x4, s2, p1) on 7x7, m=64; also D's Conv2d(64→128) input "
+     "gradient", (64, 128, 7, 7), (128, 64, 4, 4), 2, 1),
+    ("G's ConvTranspose2d(64→1, 4x4, s2, p1) on 14x14, m=64; also D's Conv2d(1→64) input "
+     "gradient", (64, 64, 14, 14), (64, 1, 4, 4), 2, 1),
+]
+CHUNK_CASES = [
+    ("W3's ConvTranspose2d(128→64, 4x4, s2, p1) on 7x7, m=64", (64, 128, 7, 7),
+     (128, 64, 4, 4), 2, 1),
+    ("the same layer on 14x14 (not in W3: a 56x56 DCGAN's), m=64", (64, 128, 14, 14),
+     (128, 64, 4, 4), 2, 1),
+]
+ONE_CHUNK = 2 ** 62        # CHUNK_BYTES for "one chunk": every batch fits
 
 # One variant of a comparison: run(n) makes n calls; prepare(), if given, runs before each
 # block, untimed.
@@ -294,6 +317,32 @@ def step_values_row(args, device):
                     Variant("values (StepValues detaches, the default)", user_loop))]
 
 
+def conv_transpose_rows(args, device):
+    """6. ConvTranspose2dFunction's plain forward against the stride phases, on W3's shapes;
+    6b. the phases in chunks of CHUNK_BYTES against one chunk."""
+    plain_forward = ConvTranspose2dFunction.forward.__wrapped__     # under the decorator
+    records = []
+    for label, x_shape, w_shape, s, p in CONV_TRANSPOSE_CASES + CHUNK_CASES:
+        chunks = (label, x_shape, w_shape, s, p) in CHUNK_CASES
+        x, W = Random(3, device).normal(x_shape), Random(4, device).normal(w_shape) * 0.02
+        out_hw = tuple((size - 1) * s - 2 * p + k for size, k in zip(x_shape[2:], w_shape[2:]))
+        by_phases = calls(subpixel.conv_transpose2d_by_phases, x, W, s, p, out_hw)
+        if chunks:
+            a = Variant("by phases, one chunk (CHUNK_BYTES = 2**62, patched)",
+                        patched_calls(by_phases, subpixel, "CHUNK_BYTES", ONE_CHUNK))
+            b = Variant(f"by phases, chunks of {subpixel.CHUNK_BYTES >> 20} MiB (the default)",
+                        by_phases)
+        else:
+            a = Variant("plain: product, col2im",
+                        calls(plain_forward, ConvTranspose2dFunction(s, p), x, W, None))
+            b = Variant(f"by phases ({s * s} products, no col2im)", by_phases)
+        picks = "" if chunks else ("; the decorator takes the phases" if subpixel.worth_it(x, W)
+                                   else "; the decorator keeps the plain rule")
+        what = f"ConvTranspose2d forward, x {x_shape}, W {w_shape}: {label}{picks}, per call"
+        records.append(compare(args, "6b" if chunks else "6", device, what, a, b))
+    return records
+
+
 MEMORY_WORKER = r"""
 import importlib.util, json, os, resource, sys, time
 root, workload, steps, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "keep"
@@ -350,7 +399,9 @@ def all_rows(args, log):
             ("2b, 2c. the subnormal flush, end to end", flush_rows, ["cpu"]),
             ("3. col2im, plain vs grouped", col2im_rows, devices),
             ("4. a step's results as values", step_values_row, devices),
-            ("5. malloc keeps freed memory", memory_row, ["cpu"])]
+            ("5. malloc keeps freed memory", memory_row, ["cpu"]),
+            ("6, 6b. ConvTranspose2d's forward, plain vs stride phases", conv_transpose_rows,
+             devices)]
     records = []
     for title, row, on in plan:
         for device in on:
@@ -455,6 +506,18 @@ def footer(args):
         "fixes malloc's mmap and trim thresholds so that the next step reuses the memory; "
         "GANTrainer applies it when it trains on the CPU. Each block is a fresh process (the "
         "settings cannot be undone within one), warmed up, then timed.",
+        "6. The plain transposed convolution multiplies first (one column of kh·kw·C_out "
+        "numbers per input pixel) and then adds every column onto the output with col2im "
+        "(kh·kw strided additions over the whole output); the stride phases (minigan/fast/"
+        "subpixel.py) compute each of the s·s output phases y[..., ph::s, pw::s] as a stride-1 "
+        "convolution of x with the kernel taps that land there: im2col (C_in numbers per tap "
+        "and input pixel, channels last) and one product per phase, each output written once. "
+        "The same sums in another order: equal within float32 rounding (tests/test_fast_conv.py). "
+        "The decorator on ConvTranspose2dFunction.forward takes the phases on the CPU where "
+        "C_out >= C_in / 2; with fewer output channels col2im's additions are the cheaper "
+        "(the second line: 64→1).",
+        "6b. The phases copy the patches of a chunk of samples, about CHUNK_BYTES of them, and "
+        "multiply them while they are still in the cache.",
     ]
 
 

@@ -11,7 +11,8 @@ Read it bottom-up, one idea per file:
     gradcheck.py    every backward checked against finite differences
     nn/             Module and the layers (module, init, layers, conv_layers, norm_layers)
     optim.py        SGD and Adam, each parameter's update as the paper writes it
-    fast/           speed tricks, the same numbers as the plain rules
+    fast/           speed tricks, tested against the plain rules (the same numbers, or within
+                    float32 rounding where the algorithm differs: fast/__init__.py says which)
     gan/            the GAN: losses, models (MLP, dcgan, acgan), trainer (Algorithm 1), and the
                     loop's monitor, collapse guard, history, checks, checkpoints, lr decay and
                     weight average

@@ -13,7 +13,7 @@ from minigan import backend
 from minigan.fast import adam as fast_adam
 from minigan.gan.trainer import StepValues
 
-ROWS = ["1"] * 4 + ["2a", "2b", "2c"] + ["3"] * 2 + ["4", "5"]  # the CPU rows, in order
+ROWS = ["1"] * 4 + ["2a", "2b", "2c"] + ["3"] * 2 + ["4", "5"] + ["6"] * 2 + ["6b"] * 2  # CPU rows
 SMOKE = ["--quick", "--repeats", "2", "--block", "0.002"]
 
 

@@ -40,10 +40,13 @@ In this file, in order: the output sizes; im2col and col2im; conv2d and conv_tra
 layers call; Conv2dFunction, ConvTranspose2dFunction, Conv2dWeightGradient. Below the idea: how
 the arrays are laid out (channels first, im2col's strided view, the columns a backward reuses,
 the output_padding a backward needs). On the GPU, col2im adds a group of kernel offsets at a time
-(minigan/fast/col2im.py): the same sums, in fewer kernel launches.
+(minigan/fast/col2im.py): the same sums, in fewer kernel launches. On the CPU,
+ConvTranspose2dFunction's forward skips col2im where that is faster: s*s stride-1 convolutions,
+one per output phase (minigan/fast/subpixel.py), within float32 rounding (tests/test_fast_conv.py).
 """
 from ..backend import get_array_module
 from ..fast.col2im import grouped_on_the_gpu
+from ..fast.subpixel import by_stride_phases_where_faster
 from ..tensor import Function, Tensor, apply
 
 
@@ -155,6 +158,7 @@ class ConvTranspose2dFunction(Function):
     def __init__(self, stride=1, padding=0, output_padding=0):
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
 
+    @by_stride_phases_where_faster      # on the CPU, where faster: no col2im (fast/subpixel.py)
     def forward(self, x, W, b):
         n, c_in, height, width = x.shape
         _, c_out, kh, kw = W.shape
