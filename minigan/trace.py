@@ -4,6 +4,8 @@
     python -m minigan.trace --data ring --loss minimax --k 2
     python -m minigan.trace --data ring --penalty r1      # and the penalty's double backward
     python -m minigan.trace --checkpoint runs/gan_2d_sine/checkpoint.npz --dot g_step.dot
+    python -m minigan.trace --draw g_step.svg             # the G step's graph (minigan/graph.py)
+    python -m minigan.trace --draw d_step.png --graph d --grads
 
 trace_step() calls the trainer's own train_step once and watches it: every update of a network
 is zero_grad, backward, step (GANTrainer.update), so the trainer's optimisers, wrapped for the
@@ -15,6 +17,7 @@ numbers. Training never imports this module.
 """
 import math
 import os
+import sys
 
 # Host-side only: every array is copied to the host (backend.to_numpy, in _host) before these
 # summaries, so NumPy here never sees a device array and the trace reads the same on CPU and GPU.
@@ -64,16 +67,109 @@ def max_change(before, after):
     return max(float(np.abs(after[k].astype(np.float64) - before[k]).max()) for k in before)
 
 
-def _reachable(*roots):
-    """ids of the tensors backward() from these roots walks to (its first pass, in tensor.py)."""
-    seen, stack = set(), [r for r in roots if r is not None]
+def walk(*roots):
+    """The tensors backward() from these roots reaches, each once, roots first (its first pass,
+    in tensor.py): from a tensor to each input its creator recorded as needing a gradient."""
+    seen, order, stack = set(), [], [r for r in roots if r is not None]
     while stack:
         t = stack.pop()
         if id(t) not in seen:
             seen.add(id(t))
+            order.append(t)
             if t.creator is not None:
                 stack += [x for x, needs in zip(t.creator.inputs, t.creator.needs_grad) if needs]
-    return seen
+    return order
+
+
+def _reachable(*roots):
+    """ids of the tensors backward() from these roots walks to."""
+    return {id(t) for t in walk(*roots)}
+
+
+# --- the graph: what minigan/graph.py draws ------------------------------------------------------
+def backward_graph(tensors, names=None, *, grad_norms=None, indices=None, phases=None,
+                   part_of=None, leaves=None, notes=None, name="backward"):
+    """The graph one backward() walked, as plain data: {"name", "nodes", "edges"}.
+
+    tensors: the tensors it reached (in backward()'s order when a backward_hook recorded them,
+    as trace_step does; or walk(loss)); names: {id(parameter): "D.net.layers.0.weight"};
+    grad_norms and indices: per tensor, the norm of its complete gradient and its place in
+    backward()'s order (None: not recorded); phases: per tensor, the tracer's phase ("real",
+    "generated", "penalty", "shared", "loss"; "G" or "D" in the G step), for a view that plays
+    the update phase by phase; part_of(i, tensor): the part the i-th tensor's node
+    belongs to ("G", "D", ...: its colour); leaves: {id(tensor): what it is} for the inputs
+    that are not parameters (the real batch, G(z)); notes: {id(tensor): a remark}.
+
+    A node per reached tensor, then one per input backward() did not reach (D's frozen
+    parameters in the G step, the batches): {"id", "index", "op" (None for a leaf), "name",
+    "shape", "phase", "part", "gradient" (reached: it receives a gradient), "grad_norm", "note"}. An
+    edge per input each creator recorded, input -> output: {"from", "to", "gradient" (the
+    creator's needs_grad for it), "boundary" (BOUNDARY where it crosses from G to D, else
+    None)}. A parameter's part is its network, the first word of its name."""
+    names, leaves, notes = names or {}, leaves or {}, notes or {}
+    ids = {id(t): f"t{i}" for i, t in enumerate(tensors)}
+    nodes, edges, extra = [], [], {}
+
+    def network(t):
+        words = names.get(id(t), "").split(".")
+        return words[0] if len(words) > 1 else None
+
+    def node(key, t, index, phase, part, reached, norm):
+        leaf = t.creator is None
+        label = names.get(id(t)) or leaves.get(id(t)) or getattr(t, "name", None) or (
+            "leaf" if t.requires_grad else "constant")
+        nodes.append({"id": key, "index": index, "op": None if leaf else type(t.creator).__name__,
+                      "name": label if leaf else None, "shape": list(t.shape), "phase": phase,
+                      "part": network(t) or part, "gradient": reached, "grad_norm": norm,
+                      "note": notes.get(id(t), "")})
+
+    for i, t in enumerate(tensors):
+        node(ids[id(t)], t, None if indices is None else indices[i],
+             None if phases is None else phases[i],
+             None if part_of is None else part_of(i, t), True,
+             None if grad_norms is None else grad_norms[i])
+    part = {n["id"]: n["part"] for n in nodes}
+    for t in tensors:
+        if t.creator is None:
+            continue
+        for x, needs in zip(t.creator.inputs, t.creator.needs_grad):
+            if not isinstance(x, Tensor):
+                continue
+            if id(x) not in ids and id(x) not in extra:
+                extra[id(x)] = f"x{len(extra)}"
+                node(extra[id(x)], x, None, None, None, False, None)
+                part[extra[id(x)]] = nodes[-1]["part"]
+            source, target = ids.get(id(x)) or extra[id(x)], ids[id(t)]
+            crosses = part[source] == "G" and part[target] == "D" and x.creator is not None
+            edges.append({"from": source, "to": target, "gradient": bool(needs),
+                          "boundary": BOUNDARY if crosses else None})
+    return {"name": name, "nodes": nodes, "edges": edges}
+
+
+def loss_graph(loss, modules=None, parts=None, grads=False, name="backward"):
+    """The graph backward() from `loss` walks, for any computation (page 1's, page 11's double
+    backward): modules {"D": D} names their parameters "D.<name>" and colours them; parts
+    {label: tensor}, in order: a node belongs to the first part whose walk reaches it (e.g.
+    {"D": logits, "recorded first backward": g} for a penalty on g = dl/dx). grads=True runs
+    loss.backward() (so .grad accumulates, as after any backward) and records, through
+    backward_hook, backward()'s order and each tensor's gradient norm."""
+    names = {id(p): f"{key}.{n}" for key, m in (modules or {}).items()
+             for n, p in m.named_parameters()}
+    indices = norms = None
+    if grads:
+        recorded = []
+        with backward_hook(lambda t, g: recorded.append(
+                (t, _norm(g.data if isinstance(g, Tensor) else g)))):
+            loss.backward()
+        tensors = [t for t, _ in recorded]
+        norms = [n for _, n in recorded]
+        indices = list(range(1, len(tensors) + 1))
+    else:
+        tensors = walk(loss)
+    reach = [(label, _reachable(root)) for label, root in (parts or {}).items()]
+    part_of = (lambda i, t: next((label for label, ids in reach if id(t) in ids), None))
+    return backward_graph(tensors, names, grad_norms=norms, indices=indices, part_of=part_of,
+                          name=name)
 
 
 class _Recorder:
@@ -198,7 +294,23 @@ def _d_update(trainer, update, passes, fake):
     if cut is not None:
         fake = next(x for x in cut.inputs if getattr(x, "data", None) is fake.data)
     g_ids = {id(p) for p in trainer.G.parameters()}
+    labels = {"real": "real batch x", "generated": "generated batch"}
+    leaves = {id(x): labels.get(row["phase"], "input")
+              for t, row in zip(rec.tensors, rec.rows) if t.creator is not None
+              for x in t.creator.inputs if isinstance(x, Tensor) and x.creator is None}
+    if cut is not None:
+        leaves[id(fake)] = "G(z), made under no_grad:\nthe cut, a leaf"
+    terms = {"real": "BCE(D(x), 1)", "generated": "BCE(D(G(z)), 0)", "penalty": "the penalty"}
+    notes = {id(rec.tensor_of(loss)): terms[name] for name, (loss, _, _) in passes
+             if rec.tensor_of(loss) is not None}
+    graph = backward_graph(rec.tensors, rec.names, grad_norms=[r["grad_norm"] for r in rec.rows],
+                           indices=[r["index"] for r in rec.rows],
+                           phases=[r["phase"] for r in rec.rows],
+                           part_of=lambda i, t: "penalty" if rec.rows[i]["phase"] == "penalty"
+                           else "D",
+                           leaves=leaves, notes=notes, name="d_step")
     return {
+        "graph": graph,
         "passes": {name: {"loss": float(loss.item()),
                           "class_loss": None if cls is None else float(cls.item()),
                           "logits": [] if logits is None else _host(logits.data).ravel().tolist()}
@@ -255,10 +367,22 @@ def _g_step(trainer, g_step, update):
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = ns / mm
     d_ids = {id(p) for p in trainer.D.parameters()}
+    frozen = {id(p): "frozen: no gradient" for p in trainer.D.parameters()}
+    frozen[id(rec.tensors[at])] = "G(z), D's input"
+    graph = backward_graph(rec.tensors, rec.names, grad_norms=[r["grad_norm"] for r in rec.rows],
+                           indices=[r["index"] for r in rec.rows],
+                           phases=[r["phase"] for r in rec.rows],
+                           part_of=lambda i, t: rec.rows[i]["phase"],
+                           leaves={id(x): "labels" if x.data.dtype.kind in "iu" else "z"
+                                   for t in rec.tensors if t.creator is not None
+                                   for x in t.creator.inputs if isinstance(x, Tensor)
+                                   and x.creator is None and id(x) not in d_ids},
+                           notes=frozen, name="g_step")
     return {
+        "graph": graph,
         "loss": float(g_step.loss.item()),
         "class_loss": None if g_step.class_loss is None else float(g_step.class_loss.item()),
-        "rows": rec.rows, "tensors": rec.tensors,
+        "rows": rec.rows,
         "grad_norm_start": {k: before[k] for k in "GD"},
         "grad_norm_end": {k: after[k] for k in "GD"},
         "d_input_grad_norm": rec.rows[at]["grad_norm"],
@@ -281,11 +405,23 @@ def _g_step(trainer, g_step, update):
 
 
 # --- the step ----------------------------------------------------------------------------------
-def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=None, out=print):
+def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=None, draw=None,
+               graph="g", grads=False, out=print):
     """Run one step of Algorithm 1 (trainer.k D updates, one G update) on `data`: the trainer's
     own train_step, watched. Print the trace through `out` (None: silent) and return it as a
     dict: "d_updates" (one per D optimiser step), "g_step", "naive", "text", and "dot" if `dot`
-    (a file path) was given. max_lines: at most this many tensor rows per table."""
+    or `draw` was given. max_lines: at most this many tensor rows per table.
+
+    Each D update and the G step carry their "graph" (backward_graph: what minigan.graph
+    draws). dot: write one of them as Graphviz text to this file; draw: as a picture (.svg,
+    .png or .pdf; without Graphviz, one line says what is missing, then the DOT text follows
+    and result["drawn"] is None). graph: "g" (the G step) or "d" (the first D update, with a
+    gradient penalty's double backward when there is one); grads: label each node with the
+    norm of its gradient."""
+    from . import graph as drawing
+    if graph not in ("g", "d"):
+        raise ValueError(f"graph must be 'g' (the G step) or 'd' (the first D update), "
+                         f"got {graph!r}")
     data = check_data(trainer, data, batch_size)
     labels = check_labels(trainer, labels, len(data))
     trainer.G.train()
@@ -308,14 +444,29 @@ def trace_step(trainer, data, batch_size=8, labels=None, *, max_lines=None, dot=
 
     _print_trace(say, trainer, start_step, batch_size, d_updates, g, naive, max_lines)
     result = {"d_updates": d_updates, "g_step": g, "naive": naive}
+    chosen = g["graph"] if graph == "g" else d_updates[0]["graph"]
+    what = "G step's" if graph == "g" else "first D update's"
+    if dot is not None or draw is not None:
+        result["dot"] = drawing.to_dot(chosen, grads, GRAPH_TITLES[graph])
     if dot is not None:
-        result["dot"] = g_step_dot(g, trainer)
         text = result["dot"].encode("utf-8")
         atomic_write(dot, lambda f: f.write(text))
-        say(f"G step's graph written to {dot} (Graphviz: dot -Tsvg {dot} -o g_step.svg)")
-    del g["tensors"]
+        say(f"{what} graph written to {dot} (draw it: dot -Tsvg {dot} -o graph.svg, or --draw)")
+    if draw is not None:
+        if drawing.missing() is None:
+            result["drawn"] = drawing.render(chosen, draw, grads, GRAPH_TITLES[graph])
+            say(f"{what} graph drawn to {draw}")
+        else:
+            result["drawn"] = None
+            say(result["dot"].rstrip())
+            say(f"minigan.trace: cannot draw {draw}: {drawing.missing()}; the graph as DOT text "
+                f"is above")
     result["text"] = "\n".join(lines)
     return result
+
+
+GRAPH_TITLES = {"g": "the G step: L_G -> D (frozen) -> G(z) -> G's parameters",
+                "d": "the D step: L_D -> D on the real and the generated batch"}
 
 
 # --- printing ------------------------------------------------------------------------------------
@@ -483,39 +634,6 @@ def _print_g_step(say, g, trainer, max_lines):
         f"the logits in the traced backward {g['traced_logit_grad_norm']:.4g}")
 
 
-def g_step_dot(g, trainer):
-    """The G step's graph as Graphviz text: forward edges input -> output, G's tensors blue,
-    D's orange, and the inputs backward never reached (D's frozen weights, z) dashed."""
-    tensors, rows = g["tensors"], g["rows"]
-    ids = {id(t): i for i, t in enumerate(tensors)}
-    names = {id(p): f"G.{n}" for n, p in trainer.G.named_parameters()}
-    names.update({id(p): f"D.{n} (frozen)" for n, p in trainer.D.named_parameters()})
-    lines = ["digraph g_step {", "  rankdir=BT;", '  node [shape=box, style=filled, fontsize=10];']
-    extra = {}
-    for t, r in zip(tensors, rows):
-        color = "lightblue" if r["phase"] == "G" else "moccasin"
-        lines.append(f'  t{ids[id(t)]} [label="#{r["index"]} {r["op"]}\\n{r["shape"]}\\n'
-                     f'|grad| {r["grad_norm"]:.3g}", fillcolor={color}];')
-    for t in tensors:
-        if t.creator is None:
-            continue
-        for x in t.creator.inputs:
-            if not isinstance(x, Tensor):
-                continue
-            if id(x) not in ids and id(x) not in extra:
-                extra[id(x)] = f"x{len(extra)}"
-                label = names.get(id(x), "input (no gradient)")
-                lines.append(f'  {extra[id(x)]} [label="{label}\\n{tuple(x.shape)}", '
-                             f'style=dashed, fillcolor=white];')
-            source = f"t{ids[id(x)]}" if id(x) in ids else extra[id(x)]
-            edge = (f' [label="{BOUNDARY}", color=red]'
-                    if id(x) in ids and rows[ids[id(x)]]["phase"] == "G"
-                    and rows[ids[id(t)]]["phase"] == "D" else "")
-            lines.append(f"  {source} -> t{ids[id(t)]}{edge};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 # --- the command line ----------------------------------------------------------------------------
 def default_trainer(data="sine", loss="non-saturating", k=1, seed=0, device="cpu",
                     checkpoint=None, penalty=None, gamma=0.1):
@@ -553,8 +671,16 @@ def _main(argv):
                    help="a checkpoint.npz from examples/gan_2d.py (default networks) to trace")
     p.add_argument("--batch-size", type=cli.positive_int, default=8,
                    help="m, small to keep the trace short")
-    p.add_argument("--dot", default=None, help="write the G step's graph here (Graphviz text)")
-    p.add_argument("--overwrite", action="store_true", help="replace --dot if it exists")
+    p.add_argument("--dot", default=None, help="write the step's graph here (Graphviz text)")
+    p.add_argument("--draw", default=None,
+                   help="draw the step's graph to this .svg, .png or .pdf (needs Graphviz: pip "
+                        "install graphviz, apt-get install graphviz)")
+    p.add_argument("--graph", choices=("g", "d"), default="g",
+                   help="which graph --dot and --draw give: the G step, or the first D update "
+                        "(with --penalty, its double backward)")
+    p.add_argument("--grads", action="store_true",
+                   help="label the graph's nodes with their gradients' norms")
+    p.add_argument("--overwrite", action="store_true", help="replace --dot or --draw if it exists")
     p.add_argument("--max-lines", type=cli.positive_int, default=None,
                    help="at most this many rows per table")
     args = p.parse_args(argv)
@@ -564,11 +690,18 @@ def _main(argv):
         p.error(f"--checkpoint {args.checkpoint}: no such file")
     if args.dot is not None:
         cli.check_new_file(p, "--dot", args.dot, args.overwrite)
+    if args.draw is not None:
+        from .graph import FORMATS
+        cli.check_new_file(p, "--draw", args.draw, args.overwrite, suffixes=FORMATS)
     penalty = None if args.penalty == "none" else args.penalty
     gamma = args.gamma if args.gamma is not None else (10.0 if penalty == "gp" else 0.1)
     trainer, points = default_trainer(args.data, args.loss, args.k, args.seed, args.device,
                                       args.checkpoint, penalty, gamma)
-    return trace_step(trainer, points, args.batch_size, max_lines=args.max_lines, dot=args.dot)
+    result = trace_step(trainer, points, args.batch_size, max_lines=args.max_lines, dot=args.dot,
+                        draw=args.draw, graph=args.graph, grads=args.grads)
+    if args.draw is not None and result["drawn"] is None:
+        sys.exit(1)                               # asked for a picture, gave the DOT text only
+    return result
 
 
 if __name__ == "__main__":
