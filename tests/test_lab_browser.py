@@ -249,7 +249,9 @@ def tab_to(chrome, element_id, most=40):
 
 
 def idle(chrome):
-    wait_for(lambda: not chrome.execute_script("return window.labDebug.requestsInFlight"),
+    """Wait until the page has settled: no request on its way, and not between two (Play's loop
+    answers one request, then sends the next or fetches the full picture), nothing left to draw."""
+    wait_for(lambda: not chrome.execute_script("return window.labDebug.busy"),
              "the page's last request")
 
 

@@ -103,6 +103,8 @@ window.labDebug = Object.freeze({
   get lastState() { return state; },
   get latestState() { return latest; },
   get requestsInFlight() { return inFlight; },
+  // Settled: no request on its way, no play loop between two requests, nothing left to draw.
+  get busy() { return inFlight > 0 || looping || drawQueued; },
   get replayFrame() { return replayFrame; },
   get markers() { return chartMarkers; },
   get playRepeat() { return playRepeat(); },
