@@ -20,6 +20,7 @@ columns consistent with the step count. A bad file is refused in one line that n
 the field; a half-restored trainer would be worse than none. describe() and load_model use the
 same checks.
 """
+import inspect
 import json
 import os
 import re
@@ -264,7 +265,8 @@ def _check_kind(trainer, head, info, path):
                          f"has {trainer.conditioning!r}: resume with the settings of that run")
     saved = info.get(NETWORKS_KEY, {})
     for key, net in (("G", trainer.G), ("D", trainer.D)):
-        if net.config is not None and saved.get(key) not in (None, net.config):
+        if net.config is not None and saved.get(key) is not None and not _same_network(
+                saved[key], net):
             raise ValueError(f"{where} is {describe(head)}; this trainer's "
                              f"{'generator' if key == 'G' else 'discriminator'} is "
                              f"{_config_text(net.config)}")
@@ -276,6 +278,26 @@ def _check_kind(trainer, head, info, path):
     if "lr_decay_step" in info and not trainer.lr_schedules:
         raise ValueError(f"{where} was saved by a trainer with lr_decay_steps, this one has "
                          f"none: resume with the settings of that run")
+
+
+def _same_network(saved, network):
+    """Whether a saved config is `network`'s: the same class and arguments, where an argument
+    the file does not name counts as its default value. Such a file was saved before the class
+    took that argument (Generator's latent, added after the first checkpoints), and built the
+    network that the default builds today."""
+    config = network.config
+    if saved["class"] != config["class"] or not set(saved["kwargs"]) <= set(config["kwargs"]):
+        return False
+    parameters = inspect.signature(type(network).__init__).parameters
+    for name, value in config["kwargs"].items():
+        if name in saved["kwargs"]:
+            if saved["kwargs"][name] != value:
+                return False
+        # The default as the config keeps it (JSON's: a tuple default is a list there).
+        elif (parameters[name].default is inspect.Parameter.empty
+              or json.loads(json.dumps(parameters[name].default)) != value):
+            return False
+    return True
 
 
 def _networks(trainer):

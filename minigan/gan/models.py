@@ -15,6 +15,12 @@ From the trainer to the layers: generate() and judge() call the network (forward
 MLP pair is ``self.net``, a Sequential of the layers in nn/layers.py (Dense: functions/matmul.py,
 the activations: functions/activations.py), built by mlp() below.
 
+The latent law is G's to say: N(0, I) for every generator, or, for the MLP G,
+``Generator(latent="uniform")``: z uniform on [-1, 1)^d, the prior of some papers (DCGAN's).
+It is part of G's saved config, so a generator loaded from a file draws the noise it was
+trained on; everything that draws z (the trainer, the lab, the examples) calls
+G.sample_latent().
+
 Two switches reproduce PacGAN's 2-D benchmark nets (Lin et al. 2018; benchmarks/quality_2d.py):
 ``Generator(batch_norm=True)`` puts a BatchNorm1d after every hidden Dense layer, and
 ``Discriminator(pack=p)`` judges p samples at once ("packing", see the class).
@@ -51,6 +57,16 @@ def mlp(sizes, hidden_activation, output_activation=None, dropout=0.0, init="def
     return Sequential(*layers)
 
 
+LATENTS = ("normal", "uniform")      # the laws of z that sample_latent draws
+
+
+def check_latent(owner, latent):
+    """latent: the name of the law of z, one of LATENTS."""
+    if not isinstance(latent, str) or latent not in LATENTS:
+        raise ValueError(f"{owner}: unknown latent distribution {latent!r}: expected one of "
+                         f"{LATENTS}")
+
+
 def check_hidden(owner, hidden):
     """hidden: the hidden layers' sizes, a tuple or list of integers >= 1 (empty: none)."""
     if not isinstance(hidden, (tuple, list)):
@@ -65,6 +81,7 @@ class GeneratorBase(Module):
     generate()."""
 
     latent_dim = None
+    latent = "normal"            # the law of z: "normal", N(0, I), or "uniform", U[-1, 1)^d
     num_classes = 0              # > 0: forward(z, labels) makes samples of the given classes
 
     def generate(self, z, labels=None):
@@ -77,9 +94,12 @@ class GeneratorBase(Module):
         return self(z)
 
     def sample_latent(self, m, rng=None):
-        """m latent points z ~ N(0, I), drawn on the generator's device."""
+        """m latent points z ~ N(0, I), or uniform on [-1, 1)^latent_dim for a G built with
+        latent="uniform", drawn on the generator's device."""
         check_int(f"{type(self).__name__}.sample_latent", "m (points to draw)", m)
         rng = rng or default_random(self.device)
+        if self.latent == "uniform":
+            return Tensor(rng.uniform((m, self.latent_dim), low=-1.0, high=1.0))
         return Tensor(rng.normal((m, self.latent_dim)))
 
     def sample_labels(self, m, rng=None):
@@ -131,13 +151,16 @@ class Generator(GeneratorBase):
 
     batch_norm=True: BatchNorm1d after each hidden Dense layer (PacGAN's 2-D generator is
     Generator(2, 2, (400,) * 4, "relu", batch_norm=True)). G then normalises each training
-    batch by its own statistics, and sample() (eval mode) by the running ones."""
+    batch by its own statistics, and sample() (eval mode) by the running ones.
+    latent: the law of z that sample_latent() draws, "normal" (N(0, I)) or "uniform"
+    (U[-1, 1)^latent_dim)."""
 
     def __init__(self, latent_dim=2, data_dim=2, hidden=(128, 128), activation="relu",
-                 output_activation=None, init="default", batch_norm=False):
+                 output_activation=None, init="default", batch_norm=False, latent="normal"):
         check_sizes("Generator", latent_dim=latent_dim, data_dim=data_dim)
         check_hidden("Generator", hidden)
-        self.latent_dim, self.data_dim = latent_dim, data_dim
+        check_latent("Generator", latent)
+        self.latent_dim, self.data_dim, self.latent = latent_dim, data_dim, latent
         self.net = mlp([latent_dim, *hidden, data_dim], activation, output_activation, init=init,
                        batch_norm=batch_norm)
 

@@ -41,8 +41,8 @@ class GANTrainer:
     """Trains a generator against a discriminator by Algorithm 1.
 
     k: discriminator updates per step (>= 1). generator_loss: the game played, "non-saturating"
-    (default) or "minimax" (the paper's two G losses; D's is the BCE of Algorithm 1), "wgan" or
-    "hinge" (D's loss changes too: losses.py); kept as ``trainer.game``. Optimisers default to
+    (default) or "minimax" (the paper's two G losses; D's is the BCE of Algorithm 1), "wgan",
+    "hinge" or "lsgan" (D's loss changes too: losses.py); kept as ``trainer.game``. Optimisers default to
     Adam(lr 2e-4, betas (0.5, 0.999)), one per network. seed: for the latent noise and the
     choice of real minibatches, on the networks' device.
 
@@ -109,7 +109,7 @@ class GANTrainer:
         """D's update(s) on real samples (label 1) and as many generated ones (label 0).
 
         "logits" are D's raw outputs: logits of D(x) = sigmoid(l) in the BCE games, a critic's
-        scores under "wgan" and "hinge" (losses.py)."""
+        scores under "wgan" and "hinge", least-squares scores under "lsgan" (losses.py)."""
         z, fake_labels = self.latent(len(real))
         # The fake batch is a constant here: no_grad() builds no graph, so backward() stops at
         # D's input and never walks into G (the same as G(z).detach(), without building the
