@@ -1,9 +1,11 @@
 """Shared fixtures: every test that takes `device` runs on the CPU, and on the GPU when CuPy
 and a CUDA device are present (marked `gpu`, skipped cleanly otherwise). Also load_script, for
 the tests of the examples and benchmark scripts."""
+import contextlib
 import importlib.util
 import os
 import sys
+import threading
 
 import pytest
 
@@ -65,3 +67,20 @@ def updates(monkeypatch):
 def _fresh_seed():
     """Every test starts from the same default generators."""
     minigan.manual_seed(0)
+
+
+@contextlib.contextmanager
+def serving(session, host="127.0.0.1"):
+    """A lab server (minigan/lab/server.py) around `session` on a free port, serving on a thread
+    until the block ends. A short poll: shutdown() waits for it (the default, 0.5 s, would be
+    most of a short test)."""
+    from minigan.lab.server import LabServer
+    server = LabServer(session, host=host, port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -13,6 +13,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from conftest import serving
 
 import minigan
 from minigan.data import make_2d
@@ -261,12 +262,8 @@ def test_a_non_finite_loss_is_undone_and_pauses_the_run():
 
 @pytest.fixture
 def server():
-    lab = LabServer(LabSession(seed=0, n=100, settings=Settings(batch_size=32)), port=0)
-    thread = threading.Thread(target=lab.serve_forever, daemon=True)
-    thread.start()
-    yield lab
-    lab.shutdown()
-    lab.server_close()
+    with serving(LabSession(seed=0, n=100, settings=Settings(batch_size=32))) as lab:
+        yield lab
 
 
 def request(server, path, body=None, raw=None, method=None):

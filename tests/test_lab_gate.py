@@ -20,6 +20,7 @@ import time
 import types
 
 import pytest
+from conftest import serving
 
 from minigan.lab import LabSession, Settings
 from minigan.lab import server as lab_server
@@ -37,14 +38,8 @@ POSTS = [path for method, path in ROUTES if method == "POST"]
 
 @pytest.fixture
 def lab():
-    server = LabServer(LabSession(Settings(), seed=0, n=1024), port=0)
-    # A short poll: shutdown() waits for it (the default, 0.5 s, would be most of each test).
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(LabSession(Settings(), seed=0, n=1024)) as server:
+        yield server
 
 
 def send(lab, method, path, body=None, headers=()):
@@ -234,20 +229,13 @@ def test_a_request_without_host_is_refused(lab):
 
 
 def test_a_bind_to_every_address_answers_ip_addresses_not_names():
-    server = LabServer(LabSession(seed=0, n=64), host="0.0.0.0", port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    try:
+    with serving(LabSession(seed=0, n=64), host="0.0.0.0") as server:
         port = server.server_address[1]
         for host, status in ((f"127.0.0.1:{port}", 200), (f"192.168.1.20:{port}", 200),
                              (f"localhost:{port}", 200), (f"evil.example:{port}", 403),
                              (f"192.168.1.20:{port + 1}", 403)):
             got, _ = send(server, "GET", "/api/state", headers={"Host": host})
             assert got == status, host
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_the_page_carries_its_servers_token_and_a_replay_carries_none(lab, tmp_path):

@@ -6,15 +6,14 @@ The page itself is tested in test_lab_browser.py."""
 import json
 import os
 import re
-import threading
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
+from conftest import serving
 
 from minigan.lab import LabInputError, LabSession, Settings, export
-from minigan.lab.server import LabServer
 from minigan.lab.settings import MAX_REPEAT, TooMuchWork, check_work, max_repeats
 
 STATIC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "minigan",
@@ -136,13 +135,8 @@ def test_data_version_changes_with_the_data_only():
 
 @pytest.fixture
 def server():
-    lab = LabServer(LabSession(seed=0, n=256), port=0)
-    thread = threading.Thread(target=lab.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    yield lab
-    lab.shutdown()
-    lab.server_close()
+    with serving(LabSession(seed=0, n=256)) as lab:
+        yield lab
 
 
 def post(server, path, body):
