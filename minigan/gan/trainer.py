@@ -38,32 +38,16 @@ from .schedule import LinearDecay
 
 
 class GANTrainer:
-    """Trains a generator against a discriminator by Algorithm 1.
+    """Trains a generator against a discriminator by Algorithm 1 (the methods right below).
 
-    k: discriminator updates per step (>= 1). generator_loss: the game played, "non-saturating"
-    (default) or "minimax" (the paper's two G losses; D's is the BCE of Algorithm 1), "wgan",
-    "hinge" or "lsgan" (D's loss changes too: losses.py); kept as ``trainer.game``. Optimisers default to
-    Adam(lr 2e-4, betas (0.5, 0.999)), one per network. seed: for the latent noise and the
-    choice of real minibatches, on the networks' device.
-
-    d_update: "joint" (Algorithm 1, the default): each D update sees m real and m generated
-    samples, its loss the sum of both parts. "split" (the Keras tutorials' recipe): two D
-    updates per k, one on m/2 real samples, then one on m/2 generated samples.
-
-    A class-conditional pair (num_classes > 0, the AC-GAN) needs labels for the data; D's class
-    head adds a cross-entropy term to each loss: D learns the class of real samples and of
-    generated ones (the class G was asked for), and G is pushed to make samples D recognises as
-    that class. The loop is the same. conditioning: which class terms, "acgan" (the default,
-    those just said), "tac" or "projection" (conditioning.py: the table, and why the AC-GAN's
-    terms collapse a class); each needs its own D (conditioning.discriminator_for).
-
-    Options outside the algorithm (set up by _set_up_options, below Algorithm 1):
-    penalty: "r1", "r2" or "gp" adds a gradient penalty of weight `gamma` (lambda for "gp") to
-    D's loss (penalties.py); with penalty_every=n only every n-th D update has it, n times as
-    heavy (StyleGAN2's lazy regularisation: the penalty is the costly part of a D update).
-    lr_decay_steps=n decays both learning rates linearly to 0 over n steps (schedule.py);
-    g_average=decay keeps an exponential moving average of G's weights in
-    ``trainer.g_average.model``, to sample from (averaging.py). Both act after each step.
+    k: D updates per step. generator_loss: the game, "non-saturating" (default) or "minimax"
+    (the paper's two G losses against the BCE of D), or "wgan", "hinge", "lsgan" (D's loss
+    changes too: losses.py); kept as ``trainer.game``. d_update: "joint" (Algorithm 1: each D
+    update on m real and m generated samples) or "split" (the Keras tutorials: one update on
+    m/2 real, one on m/2 generated). Optimisers default to Adam(2e-4, betas (0.5, 0.999)).
+    seed: the latent noise and the real minibatches. A class-conditional pair needs labels;
+    conditioning picks its class terms (conditioning.py). Options outside the algorithm
+    (penalty, gamma, penalty_every, lr_decay_steps, g_average): _set_up_options, below it.
     """
 
     def __init__(self, generator, discriminator, g_optimizer=None, d_optimizer=None, *, k=1,
@@ -195,8 +179,15 @@ class GANTrainer:
 
     # --- the options, outside Algorithm 1 --------------------------------------------------------
     def _set_up_options(self, penalty, gamma, penalty_every, lr_decay_steps, g_average):
-        """The gradient penalty, the learning-rate decay, G's weight average, and on the CPU
-        malloc's settings (fast/memory.py: each step reuses the last one's memory)."""
+        """The options outside Algorithm 1:
+
+        penalty: "r1", "r2" or "gp" adds a gradient penalty of weight `gamma` (lambda for "gp")
+        to D's loss (penalties.py); with penalty_every=n only every n-th D update has it, n times
+        as heavy (StyleGAN2's lazy regularisation: the penalty is the costly part of a D
+        update). lr_decay_steps=n decays both learning rates linearly to 0 over n steps
+        (schedule.py); g_average=decay keeps an exponential moving average of G's weights in
+        ``trainer.g_average.model``, to sample from (averaging.py); both act after each step.
+        On the CPU, malloc's settings (fast/memory.py: each step reuses the last one's memory)."""
         self.penalty, self.gamma, self.penalty_every = penalty, gamma, penalty_every
         self.d_updates = 0      # D updates so far, for penalty_every
         self.lr_schedules = [] if lr_decay_steps is None else [
